@@ -1,0 +1,19 @@
+"""Shared test set-up: every test gets its own empty data directory."""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings as django_settings
+
+
+def pytest_report_header(config) -> str:
+    database = django_settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
+    broker = "redis" if django_settings.REDIS_URL else "orm"
+    return f"mangasite setup: database={database} broker={broker}"
+
+
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path, settings):
+    settings.MANGA_DATA_DIR = tmp_path / "data"
+    settings.MANGA_DATA_DIR.mkdir()
+    return settings.MANGA_DATA_DIR

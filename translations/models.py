@@ -1,0 +1,290 @@
+"""The library (Manga → Chapter → Page) and its translation runs (TranslationJob → PageResult).
+
+State transitions are written down in JOB_TRANSITIONS / PAGE_TRANSITIONS and applied only
+through `move_to`, a conditional UPDATE: a worker that loses a race changes nothing.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class Language(models.TextChoices):
+    JAPANESE = "ja", "Japanese"
+    KOREAN = "ko", "Korean"
+    CHINESE = "zh", "Chinese"
+    ENGLISH = "en", "English"
+    SPANISH = "es", "Spanish"
+    FRENCH = "fr", "French"
+    GERMAN = "de", "German"
+    PORTUGUESE = "pt", "Portuguese"
+    ITALIAN = "it", "Italian"
+    RUSSIAN = "ru", "Russian"
+    INDONESIAN = "id", "Indonesian"
+    VIETNAMESE = "vi", "Vietnamese"
+    THAI = "th", "Thai"
+
+
+# Languages the pipeline can read (detection + OCR exist for them).
+SOURCE_LANGUAGES = (Language.JAPANESE, Language.KOREAN, Language.CHINESE, Language.ENGLISH)
+
+
+class Translator(models.TextChoices):
+    GEMINI_HQ = "gemini_hq", "Gemini (page image + text)"
+    GEMINI = "gemini", "Gemini (text only)"
+    NONE = "none", "Cleaning only (no translation)"
+
+
+class ExecutionBackend(models.TextChoices):
+    LOCAL = "local", "In the worker"
+    CLOUDRUN = "cloudrun", "Compute service"
+
+
+class Manga(models.Model):
+    slug = models.SlugField(max_length=120, unique=True)
+    title = models.CharField(max_length=300)
+    source_language = models.CharField(max_length=8, choices=Language.choices, default=Language.JAPANESE)
+    target_language = models.CharField(max_length=8, choices=Language.choices, default=Language.ENGLISH)
+    source_url = models.URLField(max_length=500, blank=True)
+    # Path relative to MANGA_DATA_DIR, like Page.image.
+    cover = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["title"]
+        verbose_name_plural = "manga"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(source_language__in=[lang.value for lang in SOURCE_LANGUAGES]),
+                name="manga_source_language_readable",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Chapter(models.Model):
+    manga = models.ForeignKey(Manga, on_delete=models.CASCADE, related_name="chapters")
+    # Decimal, not float: chapters 10.5 and 10.50 are the same chapter, 10.1 sorts before 10.2.
+    number = models.DecimalField(max_digits=8, decimal_places=2)
+    title = models.CharField(max_length=300, blank=True)
+    source_url = models.URLField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["manga", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["manga", "number"], name="chapter_unique_number"),
+            models.CheckConstraint(condition=Q(number__gte=0), name="chapter_number_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.manga} — chapter {self.slug}"
+
+    @property
+    def slug(self) -> str:
+        return chapter_slug(self.number)
+
+
+def chapter_slug(number: Decimal) -> str:
+    """'1' for 1.00, '10.5' for 10.50: the folder name under data/raw/<manga>/."""
+    return format(Decimal(number).normalize(), "f")
+
+
+class Page(models.Model):
+    chapter = models.ForeignKey(Chapter, on_delete=models.CASCADE, related_name="pages")
+    index = models.PositiveIntegerField(help_text="1-based reading order")
+    # Path relative to MANGA_DATA_DIR: raw/<manga-slug>/<chapter-slug>/NNN.ext
+    image = models.CharField(max_length=500)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    size_bytes = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["chapter", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["chapter", "index"], name="page_unique_index"),
+            models.CheckConstraint(condition=Q(index__gte=1), name="page_index_from_one"),
+            models.CheckConstraint(condition=Q(width__gte=1, height__gte=1), name="page_has_pixels"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.chapter} — page {self.index}"
+
+
+class TranslationJob(models.Model):
+    """One translation run of one chapter into one language.
+
+    queued → running → success | partial | error   (a worker finished every page)
+    queued | running → cancelled                    (staff or API cancelled it)
+    success | partial | error → queued              (failed or chosen pages are retried)
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCESS = "success", "Succeeded"
+        PARTIAL = "partial", "Partly failed"
+        ERROR = "error", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
+
+    chapter = models.ForeignKey(Chapter, on_delete=models.PROTECT, related_name="jobs")
+    target_language = models.CharField(max_length=8, choices=Language.choices)
+    translator = models.CharField(max_length=16, choices=Translator.choices)
+    backend = models.CharField(max_length=16, choices=ExecutionBackend.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    pages_total = models.PositiveIntegerField(default=0)
+    pages_succeeded = models.PositiveIntegerField(default=0)
+    pages_failed = models.PositiveIntegerField(default=0)
+    request_bytes_total = models.PositiveBigIntegerField(default=0)
+    response_bytes_total = models.PositiveBigIntegerField(default=0)
+    remote_elapsed_ms_total = models.PositiveBigIntegerField(default=0)
+    translate_elapsed_ms_total = models.PositiveBigIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # A chapter with a queued or running job refuses a second one (DESIGN §6: 409).
+            models.UniqueConstraint(
+                fields=["chapter"],
+                condition=Q(status__in=["queued", "running"]),
+                name="job_one_active_per_chapter",
+            ),
+            models.CheckConstraint(
+                condition=Q(pages_succeeded__lte=models.F("pages_total"))
+                & Q(pages_failed__lte=models.F("pages_total")),
+                name="job_counters_within_total",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Job {self.pk} ({self.chapter}, {self.target_language}, {self.status})"
+
+    @property
+    def transport_ratio(self) -> float | None:
+        """Share of translate time spent on the remote service (DESIGN §6 audit)."""
+        if not self.translate_elapsed_ms_total:
+            return None
+        return self.remote_elapsed_ms_total / self.translate_elapsed_ms_total
+
+    def move_to(self, status: str, **fields) -> bool:
+        return _move(self, JOB_TRANSITIONS, status, fields, finished=status in JOB_FINAL)
+
+
+class PageResult(models.Model):
+    """One page of one job.
+
+    pending → running → succeeded | failed
+    running → pending                       (a worker died mid-page; the page is re-queued)
+    succeeded | failed → pending            (retry)
+    pending | running → cancelled           (the job was cancelled)
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    job = models.ForeignKey(TranslationJob, on_delete=models.CASCADE, related_name="page_results")
+    page = models.ForeignKey(Page, on_delete=models.PROTECT, related_name="results")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    failure_stage = models.CharField(max_length=32, blank=True)
+    error = models.TextField(blank=True)
+    # Path relative to MANGA_DATA_DIR: output/<manga-slug>/<chapter-slug>/NNN.ext
+    output_path = models.CharField(max_length=500, blank=True)
+    regions = models.JSONField(default=list, blank=True)
+    timings = models.JSONField(default=dict, blank=True, help_text="stage name → milliseconds")
+    request_bytes = models.PositiveBigIntegerField(default=0)
+    response_bytes = models.PositiveBigIntegerField(default=0)
+    remote_elapsed_ms = models.PositiveBigIntegerField(default=0)
+    translate_elapsed_ms = models.PositiveBigIntegerField(default=0)
+    models_used = models.JSONField(default=dict, blank=True)
+    fallback_used = models.BooleanField(default=False)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["job", "page__index"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "page"], name="result_unique_page_per_job"),
+            models.CheckConstraint(
+                condition=~Q(status="succeeded") | ~Q(output_path=""),
+                name="result_success_has_output",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.page} in job {self.job_id} ({self.status})"
+
+    def move_to(self, status: str, **fields) -> bool:
+        return _move(self, PAGE_TRANSITIONS, status, fields, finished=status in PAGE_FINAL)
+
+
+JOB_TRANSITIONS: dict[str, tuple[str, ...]] = {
+    TranslationJob.Status.QUEUED: (
+        TranslationJob.Status.SUCCESS,
+        TranslationJob.Status.PARTIAL,
+        TranslationJob.Status.ERROR,
+    ),
+    TranslationJob.Status.RUNNING: (TranslationJob.Status.QUEUED,),
+    TranslationJob.Status.SUCCESS: (TranslationJob.Status.RUNNING,),
+    TranslationJob.Status.PARTIAL: (TranslationJob.Status.RUNNING,),
+    TranslationJob.Status.ERROR: (TranslationJob.Status.RUNNING,),
+    TranslationJob.Status.CANCELLED: (TranslationJob.Status.QUEUED, TranslationJob.Status.RUNNING),
+}
+JOB_FINAL = {
+    TranslationJob.Status.SUCCESS,
+    TranslationJob.Status.PARTIAL,
+    TranslationJob.Status.ERROR,
+    TranslationJob.Status.CANCELLED,
+}
+
+PAGE_TRANSITIONS: dict[str, tuple[str, ...]] = {
+    PageResult.Status.PENDING: (PageResult.Status.RUNNING, PageResult.Status.SUCCEEDED, PageResult.Status.FAILED),
+    PageResult.Status.RUNNING: (PageResult.Status.PENDING,),
+    PageResult.Status.SUCCEEDED: (PageResult.Status.RUNNING,),
+    PageResult.Status.FAILED: (PageResult.Status.RUNNING,),
+    PageResult.Status.CANCELLED: (PageResult.Status.PENDING, PageResult.Status.RUNNING),
+}
+PAGE_FINAL = {PageResult.Status.SUCCEEDED, PageResult.Status.FAILED, PageResult.Status.CANCELLED}
+
+
+def _move(obj: models.Model, transitions: dict, status: str, fields: dict, *, finished: bool) -> bool:
+    """Apply one documented transition with a conditional UPDATE; False if another process won.
+
+    `transitions` maps each target status to the statuses it may be reached from.
+    """
+    sources = transitions.get(status)
+    if sources is None:
+        raise ValueError(f"{status!r} is not a status of {type(obj).__name__}")
+    now = timezone.now()
+    changes = {"status": status, **fields}
+    if status == "running":
+        changes.setdefault("started_at", now)
+    if finished:
+        changes.setdefault("finished_at", now)
+    updated = type(obj).objects.filter(pk=obj.pk, status__in=sources).update(**changes)
+    if updated:
+        for name, value in changes.items():
+            setattr(obj, name, value)
+    return bool(updated)
