@@ -18,10 +18,10 @@ EXECUTION_BACKENDS = ExecutionBackend.values
 
 @register()
 def check_secret_key(app_configs, **kwargs) -> list[Error]:
-    if not settings.DEBUG and not settings.SECRET_KEY:
+    if not settings.DEBUG and settings.SECRET_KEY == settings.UNSET_SECRET_KEY:
         return [
             Error(
-                "SECRET_KEY is empty and DEBUG is off.",
+                "SECRET_KEY is not set and DEBUG is off.",
                 hint="Set SECRET_KEY (or SECRET_KEY_FILE) to a long random string.",
                 id="mangasite.E001",
             )

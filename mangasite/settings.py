@@ -16,8 +16,10 @@ from mangasite.env import env_bool, env_int, env_list, env_secret, env_str
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = env_bool("DEBUG", False)
-# An empty SECRET_KEY with DEBUG off is refused by the check mangasite.E001.
-SECRET_KEY = env_secret("SECRET_KEY") or ("insecure-dev-key-only-for-debug" if DEBUG else "")
+# Without SECRET_KEY a placeholder keeps DEBUG and tests running; with DEBUG off the check
+# mangasite.E001 refuses to start on it.
+UNSET_SECRET_KEY = "unset-insecure-secret-key"
+SECRET_KEY = env_secret("SECRET_KEY") or UNSET_SECRET_KEY
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
