@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 import subprocess
 import sys
@@ -113,3 +114,12 @@ def test_a_missing_secret_key_without_debug_is_refused_at_start(tmp_path):
     result = manage(env, "check")
     assert result.returncode != 0
     assert "mangasite.E001" in result.stderr
+
+
+def test_every_variable_the_settings_read_is_documented():
+    source = (ROOT / "mangasite" / "settings.py").read_text()
+    names = set(re.findall(r'env_(?:str|bool|int|list|secret)\(\s*"([A-Z0-9_]+)"', source))
+    assert len(names) > 20
+    documented = (ROOT / "docs" / "configuration.md").read_text()
+    missing = sorted(name for name in names if f"`{name}`" not in documented)
+    assert missing == []

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# `make demo`: migrate, make a staff user, import the sample chapter, then run the web
+# server (daphne) and the worker (qcluster) on localhost until Ctrl-C.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=.venv/bin/python
+HOST=${MANGA_DEMO_HOST:-127.0.0.1}
+PORT=${MANGA_DEMO_PORT:-8000}
+export MANGA_DATA_DIR=${MANGA_DATA_DIR:-$PWD/data}
+mkdir -p "$MANGA_DATA_DIR"
+
+# A secret key made once for this install, unless the operator set one.
+if [ -z "${SECRET_KEY:-}${SECRET_KEY_FILE:-}" ]; then
+  key_file="$MANGA_DATA_DIR/secret_key"
+  if [ ! -s "$key_file" ]; then
+    (umask 077 && "$PY" -c "import secrets; print(secrets.token_urlsafe(50))" >"$key_file")
+  fi
+  export SECRET_KEY_FILE="$key_file"
+fi
+
+"$PY" manage.py check
+"$PY" manage.py migrate --noinput
+"$PY" manage.py collectstatic --noinput --verbosity 0
+"$PY" manage.py ensure_staff_user
+"$PY" manage.py import_chapter demo/wikipe-tan --manga "Wikipe-tan" --chapter 1 --lang ja
+
+"$PY" manage.py qcluster &
+worker=$!
+trap 'kill "$worker" 2>/dev/null || true; wait' EXIT INT TERM
+echo "Mangasite is up: http://$HOST:$PORT/admin/ (Ctrl-C stops the web server and the worker)"
+.venv/bin/daphne --bind "$HOST" --port "$PORT" mangasite.asgi:application
