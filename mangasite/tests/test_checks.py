@@ -81,5 +81,5 @@ def test_it_refuses_a_data_dir_it_cannot_create(settings, tmp_path):
 def test_the_checks_run_with_manage_py_check(settings):
     settings.SECRET_KEY = "a-real-secret"
     settings.MANGA_DEFAULT_TRANSLATOR = "deepl"
-    with pytest.raises(SystemCheckError, match="mangasite.E005"):
+    with pytest.raises(SystemCheckError, match=r"mangasite\.E005"):
         call_command("check")

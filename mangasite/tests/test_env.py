@@ -57,5 +57,5 @@ def test_env_secret_refuses_both_the_value_and_the_file(monkeypatch, tmp_path):
 def test_env_secret_names_an_unreadable_file(monkeypatch, tmp_path):
     monkeypatch.delenv("API_KEY", raising=False)
     monkeypatch.setenv("API_KEY_FILE", str(tmp_path / "missing"))
-    with pytest.raises(ImproperlyConfigured, match="API_KEY_FILE=.* cannot be read"):
+    with pytest.raises(ImproperlyConfigured, match=r"API_KEY_FILE=.* cannot be read"):
         env_secret("API_KEY")
