@@ -88,6 +88,15 @@ def write_atomic(relative: str, data: bytes) -> Path:
     return path
 
 
+def move(source: str, target: str) -> Path:
+    """Rename one stored file onto another stored path, replacing it in one step."""
+    source_path = resolve_path(source)
+    target_path = resolve_path(target)
+    target_path.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(source_path, target_path)
+    return target_path
+
+
 def delete(relative: str) -> None:
     """Remove a stored file and the folders it leaves empty, up to the storage area."""
     path = resolve_path(relative)
