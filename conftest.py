@@ -17,3 +17,12 @@ def data_dir(tmp_path, settings):
     settings.MANGA_DATA_DIR = tmp_path / "data"
     settings.MANGA_DATA_DIR.mkdir()
     return settings.MANGA_DATA_DIR
+
+
+@pytest.fixture(autouse=True)
+def plain_static_files(settings):
+    # Tests run with DEBUG off and no collectstatic, so the manifest storage would know no files.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }

@@ -8,3 +8,6 @@ from django.apps import AppConfig
 class TranslationsConfig(AppConfig):
     name = "translations"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from translations import signals  # noqa: F401  (connects the receivers)

@@ -13,6 +13,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from translations import storage
+
 
 class Language(models.TextChoices):
     JAPANESE = "ja", "Japanese"
@@ -118,6 +120,12 @@ class Page(models.Model):
 
     def __str__(self) -> str:
         return f"{self.chapter} — page {self.index}"
+
+    @property
+    def thumbnail(self) -> str:
+        """Relative path of the page's JPEG thumbnail (made on first request)."""
+        chapter = self.chapter
+        return storage.page_path(storage.THUMB_DIR, chapter.manga.slug, chapter.slug, self.index, "jpg")
 
 
 class TranslationJob(models.Model):

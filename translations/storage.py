@@ -163,12 +163,21 @@ def validate_image(data: bytes, name: str = "image") -> ImageInfo:
 
 
 def ensure_thumbnail(source: str, thumbnail: str, *, max_side: int = 240) -> Path:
-    """Return the path of a JPEG thumbnail of `source`, made once and kept under thumbs/."""
+    """Return the path of a JPEG thumbnail of `source`, made once and kept under thumbs/.
+
+    Raises FileNotFoundError when the source is missing and InvalidImage when it no longer decodes.
+    """
     target = resolve_path(thumbnail)
     if target.exists():
         return target
-    with Image.open(resolve_path(source)) as image:
-        image.thumbnail((max_side, max_side * 4))
-        buffer = io.BytesIO()
-        image.convert("RGB").save(buffer, format="JPEG", quality=80)
+    source_path = resolve_path(source)
+    try:
+        with Image.open(source_path) as image:
+            image.thumbnail((max_side, max_side * 4))
+            buffer = io.BytesIO()
+            image.convert("RGB").save(buffer, format="JPEG", quality=80)
+    except FileNotFoundError:
+        raise
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise InvalidImage(f"{source}: the stored image cannot be decoded ({exc})") from None
     return write_atomic(thumbnail, buffer.getvalue())

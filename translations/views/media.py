@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+from typing import NoReturn
+
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
@@ -9,27 +12,40 @@ from django.shortcuts import get_object_or_404
 from translations import storage
 from translations.models import Page
 
+logger = logging.getLogger(__name__)
+
 
 @login_required
 def page_image(request, page_id: int) -> FileResponse:
     page = get_object_or_404(Page, pk=page_id)
-    return _file_response(page.image)
+    return _file_response(page)
 
 
 @login_required
 def page_thumbnail(request, page_id: int) -> FileResponse:
     page = get_object_or_404(Page.objects.select_related("chapter__manga"), pk=page_id)
-    chapter = page.chapter
-    thumb = storage.page_path(storage.THUMB_DIR, chapter.manga.slug, chapter.slug, page.index, "jpg")
     try:
-        path = storage.ensure_thumbnail(page.image, thumb)
+        path = storage.ensure_thumbnail(page.image, page.thumbnail)
     except FileNotFoundError:
         raise Http404("the page image is missing from storage") from None
+    except (storage.StorageError, storage.InvalidImage) as exc:
+        _refuse(page, exc)
     return FileResponse(path.open("rb"), content_type="image/jpeg")
 
 
-def _file_response(relative: str) -> FileResponse:
-    path = storage.resolve_path(relative)
+def _file_response(page: Page) -> FileResponse:
+    try:
+        path = storage.resolve_path(page.image)
+    except storage.StorageError as exc:
+        _refuse(page, exc)
     if not path.is_file():
         raise Http404("the page image is missing from storage")
     return FileResponse(path.open("rb"))
+
+
+def _refuse(page: Page, exc: Exception) -> NoReturn:
+    # A stored path that leaves the data directory, or a stored file that no longer decodes, is
+    # a bad row or a damaged disk, not the visitor's doing: log it, and tell them no more than
+    # for a missing file.
+    logger.warning("page %s has a refused image path: %s", page.pk, exc)
+    raise Http404("the page image is missing from storage") from None

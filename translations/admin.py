@@ -1,0 +1,296 @@
+"""Django admin for the library (Manga → Chapter → Page) and the translation history.
+
+Jobs and page results are written only by the pipeline, so staff can look at them but not
+add or edit them, and cannot delete what a worker may still be using.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import admin
+from django.db import models
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+from django.template.defaultfilters import filesizeformat
+from django.urls import reverse
+from django.utils.html import format_html
+
+from translations.models import Chapter, Manga, Page, PageResult, TranslationJob
+
+admin.site.site_header = "Mangasite administration"
+admin.site.site_title = "Mangasite"
+
+# Source links are typed without a scheme as often as not; https is Django 6's default too.
+URL_FIELDS_ASSUME_HTTPS = {models.URLField: {"assume_scheme": "https"}}
+
+
+def page_thumbnail(page_id: int | None, *, max_height: int = 96) -> str | None:
+    if page_id is None:
+        return None
+    url = reverse("page-thumbnail", args=[page_id])
+    return format_html('<img src="{}" loading="lazy" alt="" style="max-height: {}px">', url, max_height)
+
+
+def pretty_json(value) -> str:
+    text = json.dumps(value, indent=2, ensure_ascii=False)
+    return format_html('<pre style="margin: 0; max-height: 24em; overflow: auto">{}</pre>', text)
+
+
+class PageColumns:
+    """Columns shared by the page changelist and the page inline of a chapter."""
+
+    thumbnail_height = 96
+
+    @admin.display(description="image")
+    def thumbnail(self, page: Page) -> str | None:
+        return page_thumbnail(page.pk, max_height=self.thumbnail_height)
+
+    @admin.display(description="size", ordering="size_bytes")
+    def size(self, page: Page) -> str:
+        return filesizeformat(page.size_bytes)
+
+    @admin.display(description="dimensions")
+    def dimensions(self, page: Page) -> str:
+        return f"{page.width}\N{MULTIPLICATION SIGN}{page.height}"
+
+
+class ReadOnlyInline(admin.TabularInline):
+    """Rows listed beside their parent; each one is opened from its own change page."""
+
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class ChapterInline(ReadOnlyInline):
+    model = Chapter
+    fields = ("number", "title", "page_count")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("manga").annotate(page_count=Count("pages"))
+
+    @admin.display(description="pages")
+    def page_count(self, chapter: Chapter) -> int:
+        return chapter.page_count
+
+
+class PageInline(PageColumns, ReadOnlyInline):
+    model = Page
+    fields = ("thumbnail", "index", "size", "dimensions")
+    thumbnail_height = 160
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("chapter__manga")
+
+
+class JobInline(ReadOnlyInline):
+    model = TranslationJob
+    fields = ("status", "target_language", "translator", "backend", "pages_succeeded", "pages_failed", "created_at")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("chapter__manga")
+
+
+class PageResultInline(ReadOnlyInline):
+    model = PageResult
+    fields = ("status", "attempts", "failure_stage", "fallback_used", "finished_at")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("page__chapter__manga")
+
+
+@admin.register(Manga)
+class MangaAdmin(admin.ModelAdmin):
+    list_display = ("title", "slug", "source_language", "target_language", "chapter_count", "cover_thumbnail")
+    search_fields = ("title", "slug")
+    list_filter = ("source_language", "target_language")
+    prepopulated_fields = {"slug": ("title",)}
+    formfield_overrides = URL_FIELDS_ASSUME_HTTPS
+    inlines = (ChapterInline,)
+
+    def get_queryset(self, request):
+        # The cover is shown from the page it names, else from the first page of the manga.
+        pages = Page.objects.filter(chapter__manga=OuterRef("pk"))
+        named = pages.filter(image=OuterRef("cover")).values("pk")[:1]
+        first = pages.order_by("chapter__number", "index").values("pk")[:1]
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(chapter_count=Count("chapters"), cover_page_id=Coalesce(Subquery(named), Subquery(first)))
+        )
+
+    @admin.display(description="chapters", ordering="chapter_count")
+    def chapter_count(self, manga: Manga) -> int:
+        return manga.chapter_count
+
+    @admin.display(description="cover")
+    def cover_thumbnail(self, manga: Manga) -> str | None:
+        return page_thumbnail(manga.cover_page_id, max_height=64)
+
+
+@admin.register(Chapter)
+class ChapterAdmin(admin.ModelAdmin):
+    list_display = ("manga", "number", "title", "page_count", "latest_job_status")
+    list_display_links = ("manga", "number")
+    list_select_related = ("manga",)
+    search_fields = ("manga__title", "title")
+    list_filter = ("manga",)
+    autocomplete_fields = ("manga",)
+    formfield_overrides = URL_FIELDS_ASSUME_HTTPS
+    inlines = (PageInline, JobInline)
+
+    def get_queryset(self, request):
+        latest = TranslationJob.objects.filter(chapter=OuterRef("pk")).order_by("-created_at", "-pk")
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(page_count=Count("pages"), latest_job_status=Subquery(latest.values("status")[:1]))
+        )
+
+    @admin.display(description="pages", ordering="page_count")
+    def page_count(self, chapter: Chapter) -> int:
+        return chapter.page_count
+
+    @admin.display(description="latest job")
+    def latest_job_status(self, chapter: Chapter) -> str | None:
+        status = chapter.latest_job_status
+        return TranslationJob.Status(status).label if status else None
+
+
+@admin.register(Page)
+class PageAdmin(PageColumns, admin.ModelAdmin):
+    list_display = ("thumbnail", "chapter", "index", "dimensions", "size", "short_sha256")
+    list_display_links = ("thumbnail", "index")
+    list_select_related = ("chapter__manga",)
+    search_fields = ("chapter__manga__title",)
+    list_filter = ("chapter__manga",)
+    autocomplete_fields = ("chapter",)
+    fields = ("chapter", "index", "image", "width", "height", "size_bytes", "sha256", "preview")
+    # Everything about the file comes from the file; pages are added by an import.
+    readonly_fields = ("image", "width", "height", "size_bytes", "sha256", "preview")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.display(description="sha256")
+    def short_sha256(self, page: Page) -> str:
+        return page.sha256[:12]
+
+    @admin.display(description="preview")
+    def preview(self, page: Page) -> str:
+        url = reverse("page-image", args=[page.pk])
+        return format_html('<img src="{}" alt="" style="max-height: 70vh; max-width: 100%">', url)
+
+
+class HistoryAdmin(admin.ModelAdmin):
+    """Rows written by the pipeline: staff may look, never add or edit."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(TranslationJob)
+class TranslationJobAdmin(HistoryAdmin):
+    list_display = (
+        "id",
+        "chapter",
+        "status",
+        "translator",
+        "backend",
+        "pages",
+        "transport",
+        "created_at",
+        "finished_at",
+    )
+    list_select_related = ("chapter__manga",)
+    list_filter = ("status", "translator", "backend", "target_language")
+    search_fields = ("chapter__manga__title",)
+    date_hierarchy = "created_at"
+    fieldsets = (
+        (None, {"fields": ("chapter", "target_language", "translator", "backend", "status", "requested_by", "error")}),
+        ("Pages", {"fields": ("pages_total", "pages_succeeded", "pages_failed")}),
+        (
+            "Audit",
+            {
+                "fields": (
+                    "request_bytes_total",
+                    "response_bytes_total",
+                    "remote_elapsed_ms_total",
+                    "translate_elapsed_ms_total",
+                    "transport",
+                )
+            },
+        ),
+        ("Times", {"fields": ("created_at", "started_at", "finished_at")}),
+    )
+    readonly_fields = ("created_at", "transport")
+    inlines = (PageResultInline,)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        if obj is not None and obj.status in TranslationJob.ACTIVE:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    @admin.display(description="pages ok/failed/all", ordering="pages_total")
+    def pages(self, job: TranslationJob) -> str:
+        return f"{job.pages_succeeded}/{job.pages_failed}/{job.pages_total}"
+
+    @admin.display(description="transport")
+    def transport(self, job: TranslationJob) -> str | None:
+        ratio = job.transport_ratio
+        return None if ratio is None else f"{ratio:.1%}"
+
+
+@admin.register(PageResult)
+class PageResultAdmin(HistoryAdmin):
+    list_display = ("job_chapter", "page_index", "status", "attempts", "failure_stage", "fallback_used")
+    list_display_links = ("page_index",)
+    list_select_related = ("job__chapter__manga", "page__chapter__manga")  # __str__ goes through page
+    list_filter = ("status", "failure_stage", "fallback_used")
+    search_fields = ("job__chapter__manga__title",)
+    fieldsets = (
+        (None, {"fields": ("job", "page", "status", "attempts", "failure_stage", "error", "output_path")}),
+        ("Transport", {"fields": ("request_bytes", "response_bytes", "remote_elapsed_ms", "translate_elapsed_ms")}),
+        ("Pipeline", {"fields": ("fallback_used", "models_used_json", "timings_json", "regions_json")}),
+        ("Times", {"fields": ("started_at", "finished_at")}),
+    )
+    readonly_fields = ("models_used_json", "timings_json", "regions_json")
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Asked for each result when its job is deleted: the same rule as for the job.
+        if obj is not None and obj.job.status in TranslationJob.ACTIVE:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    @admin.display(description="job", ordering="job")
+    def job_chapter(self, result: PageResult) -> str:
+        return f"Job {result.job_id}: {result.job.chapter}"
+
+    @admin.display(description="page", ordering="page__index")
+    def page_index(self, result: PageResult) -> int:
+        return result.page.index
+
+    @admin.display(description="models used")
+    def models_used_json(self, result: PageResult) -> str:
+        return pretty_json(result.models_used)
+
+    @admin.display(description="timings (ms)")
+    def timings_json(self, result: PageResult) -> str:
+        return pretty_json(result.timings)
+
+    @admin.display(description="regions")
+    def regions_json(self, result: PageResult) -> str:
+        return pretty_json(result.regions)
