@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from django.conf import settings as django_settings
+
+
+def pytest_configure(config) -> None:
+    # The SQLite test database is a file under data/, which a fresh checkout does not have yet.
+    database = django_settings.DATABASES["default"]
+    if database["ENGINE"].endswith("sqlite3"):
+        Path(database["TEST"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
 
 
 def pytest_report_header(config) -> str:
