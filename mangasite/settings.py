@@ -31,6 +31,10 @@ MANGA_MAX_IMAGE_PIXELS = env_int("MANGA_MAX_IMAGE_PIXELS", 60_000_000, minimum=1
 MANGA_IMPORT_MAX_FILES = env_int("MANGA_IMPORT_MAX_FILES", 2000, minimum=1)
 MANGA_IMPORT_MAX_BYTES = env_int("MANGA_IMPORT_MAX_BYTES", 2 * 1024**3, minimum=1)
 
+# --- Page pipeline --------------------------------------------------------------------
+# Model weights (manage.py models fetch); shared by every data dir, so not under MANGA_DATA_DIR.
+MANGA_MODEL_DIR = Path(env_str("MANGA_MODEL_DIR") or BASE_DIR / "data" / "models").resolve()
+
 # --- Translation (read by the checks now, by the pipeline and executors later) ------------
 MANGA_DEFAULT_TRANSLATOR = env_str("MANGA_DEFAULT_TRANSLATOR")
 GEMINI_API_KEY = env_secret("GEMINI_API_KEY")
