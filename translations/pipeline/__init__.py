@@ -1,0 +1,1 @@
+"""The Django-free page pipeline: load, detect, read, group, translate, erase, letter, report."""

@@ -1,0 +1,214 @@
+"""The page pipeline: bytes in, translated (or cleaned) bytes and a PageReport out, every stage timed.
+
+    load → detect → ocr → group → translate → erase + inpaint → letter → encode
+
+The stages are injected (see `factory.py` for the real ones), so tests and the compute service
+build the same engine. Every failure leaves as a PipelineError naming its stage.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+
+from translations.pipeline.contracts import (
+    Balloon,
+    Detector,
+    Flag,
+    Letterer,
+    PipelineError,
+    Recognizer,
+    TextBlock,
+    TextLine,
+    TranslationRequest,
+    TranslationResult,
+    Translator,
+)
+from translations.pipeline.languages import RIGHT_TO_LEFT, check_languages
+from translations.pipeline.loading import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, encode_page, load_page
+from translations.pipeline.report import PageReport, RegionReport
+
+logger = logging.getLogger(__name__)
+
+# Below this many pixels on a side there is no legible text to find.
+MIN_TEXT_PAGE_SIDE = 24
+
+Grouper = Callable[..., tuple[TextBlock, ...]]  # (lines, balloons, *, image, rtl) → blocks in reading order
+Eraser = Callable[[np.ndarray, tuple[TextBlock, ...]], np.ndarray]  # (image, blocks) → image without their text
+
+
+@dataclass(frozen=True)
+class PageOutcome:
+    image: bytes
+    format: str  # JPEG, PNG or WEBP
+    report: PageReport
+    changed: bool  # something was erased or lettered
+    blocks: tuple[TextBlock, ...]  # every block found, for debug overlays and evaluation
+
+
+class PagePipeline:
+    def __init__(
+        self,
+        *,
+        detector: Detector,
+        recognizer: Recognizer,
+        grouper: Grouper,
+        eraser: Eraser,
+        letterer: Letterer,
+        models: dict[str, str],
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+    ) -> None:
+        self.detector = detector
+        self.recognizer = recognizer
+        self.grouper = grouper
+        self.eraser = eraser
+        self.letterer = letterer
+        self.models = models
+        self.max_bytes = max_bytes
+        self.max_pixels = max_pixels
+
+    def run(
+        self,
+        data: bytes,
+        *,
+        translator: Translator,
+        source_language: str,
+        target_language: str,
+        context_translations: tuple[str, ...] = (),
+        include_sfx: bool = False,
+    ) -> PageOutcome:
+        check_languages(source_language, target_language)
+        timings: dict[str, int] = {}
+        with _stage("load", timings):
+            page = load_page(data, max_bytes=self.max_bytes, max_pixels=self.max_pixels)
+        image = page.image
+        blocks = self._read(image, source_language, timings)
+        handled = tuple(block for block in blocks if include_sfx or Flag.SFX not in block.flags)
+
+        with _stage("translate", timings):
+            result = _translate(translator, image, handled, source_language, target_language, context_translations)
+        texts, flags = _resolve(translator, handled, result)
+
+        # Cleaning mode erases every handled block; a translation erases only what it can replace.
+        erase = handled if not translator.letters else tuple(b for b in handled if texts.get(b.id))
+        font_sizes: dict[int, int] = {}
+        if erase:
+            with _stage("inpaint", timings):
+                image = self.eraser(image, erase)
+            if translator.letters:
+                with _stage("letter", timings):
+                    image, lettered = self.letterer.letter(
+                        image, erase, {b.id: texts[b.id] for b in erase}, target_language
+                    )
+                for region in lettered:
+                    font_sizes[region.block_id] = region.font_size
+                    if region.overflow:
+                        flags[region.block_id] = flags[region.block_id] | {Flag.OVERFLOW}
+        with _stage("encode", timings):
+            encoded = encode_page(image, page.format)
+
+        report = PageReport(
+            width=int(page.image.shape[1]),
+            height=int(page.image.shape[0]),
+            source_language=source_language,
+            target_language=target_language,
+            translator=translator.name,
+            mode="translate" if translator.letters else "cleaning",
+            regions=[_region(block, texts, flags, font_sizes) for block in blocks],
+            timings_ms=timings,
+            models={**self.models, **result.models},
+            usage=dict(result.usage),
+            frames=page.frames,
+        )
+        logger.info(
+            "page done translator=%s regions=%d erased=%d timings_ms=%s",
+            translator.name,
+            len(blocks),
+            len(erase),
+            timings,
+        )
+        return PageOutcome(image=encoded, format=page.format, report=report, changed=bool(erase), blocks=blocks)
+
+    def _read(self, image: np.ndarray, language: str, timings: dict[str, int]) -> tuple[TextBlock, ...]:
+        if min(image.shape[:2]) < MIN_TEXT_PAGE_SIDE:
+            return ()
+        with _stage("detect", timings):
+            detection = self.detector.detect(image)
+        with _stage("ocr", timings):
+            lines: tuple[TextLine, ...] = self.recognizer.read(image, detection.lines, language)
+        with _stage("group", timings):
+            balloons: tuple[Balloon, ...] = detection.balloons
+            return self.grouper(lines, balloons, image=image, rtl=language in RIGHT_TO_LEFT)
+
+
+@contextmanager
+def _stage(name: str, timings: dict[str, int]) -> Iterator[None]:
+    started = time.perf_counter()
+    try:
+        yield
+    except PipelineError:
+        raise
+    except Exception as exc:
+        # A stage's own bug or a model's failure: name the stage, keep the cause for the log.
+        raise PipelineError(name, f"{type(exc).__name__}: {exc}") from exc
+    finally:
+        timings[name] = round((time.perf_counter() - started) * 1000)
+
+
+def _translate(
+    translator: Translator,
+    image: np.ndarray,
+    blocks: tuple[TextBlock, ...],
+    source: str,
+    target: str,
+    context: tuple[str, ...],
+) -> TranslationResult:
+    if not blocks:
+        return TranslationResult(texts={})
+    request = TranslationRequest(
+        image=image,
+        blocks=blocks,
+        source_language=source,
+        target_language=target,
+        context_translations=tuple(context[-3:]),
+    )
+    return translator.translate(request)
+
+
+def _resolve(
+    translator: Translator, blocks: tuple[TextBlock, ...], result: TranslationResult
+) -> tuple[dict[int, str | None], dict[int, frozenset[Flag]]]:
+    """Per block: the text to letter, and the flags. The source text is never used as a translation."""
+    texts: dict[int, str | None] = {}
+    flags: dict[int, frozenset[Flag]] = {}
+    for block in blocks:
+        text = (result.texts.get(block.id) or "").strip() or None
+        if text is not None and text == block.source_text.strip():
+            text = None  # an echo of the source is not a translation
+        block_flags = block.flags | result.flags.get(block.id, frozenset())
+        if translator.letters and text is None:
+            block_flags |= {Flag.UNTRANSLATED}
+        texts[block.id] = text
+        flags[block.id] = block_flags
+    return texts, flags
+
+
+def _region(
+    block: TextBlock, texts: dict[int, str | None], flags: dict[int, frozenset[Flag]], font_sizes: dict[int, int]
+) -> RegionReport:
+    confidences = [line.confidence for line in block.lines]
+    return RegionReport(
+        id=block.id,
+        box=block.box.as_list(),
+        source_text=block.source_text,
+        translation=texts.get(block.id),
+        flags=sorted(flags.get(block.id, block.flags)),
+        font_size=font_sizes.get(block.id),
+        confidence=round(min(confidences), 3) if confidences else None,
+    )
