@@ -5,8 +5,11 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell sha256sum requirements.lock | cut -c1-12)
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/mangasite
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+# Debian packages the pipeline uses: Tesseract for Korean OCR.
+SYSTEM_PACKAGES := tesseract-ocr tesseract-ocr-kor
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: install demo test test-embedded test-services lint
+.PHONY: install system-deps demo test test-embedded test-services lint
 
 $(STAMP): requirements.lock
 	python3 -m venv $(VENV)
@@ -14,7 +17,14 @@ $(STAMP): requirements.lock
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
-install: $(STAMP)
+system-deps:
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:" $$missing; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+install: $(STAMP) system-deps
 
 demo: install
 	bash deploy/demo.sh
