@@ -9,7 +9,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 SYSTEM_PACKAGES := tesseract-ocr tesseract-ocr-kor
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: install system-deps demo test test-embedded test-services lint
+.PHONY: install system-deps models demo test test-embedded test-services lint
 
 $(STAMP): requirements.lock
 	python3 -m venv $(VENV)
@@ -24,7 +24,11 @@ system-deps:
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
 	fi
 
-install: $(STAMP) system-deps
+# Model weights for the page pipeline (docs/models.md); verified by sha256, fetched once.
+models: $(STAMP)
+	$(PY) manage.py models fetch
+
+install: $(STAMP) system-deps models
 
 demo: install
 	bash deploy/demo.sh

@@ -1,0 +1,154 @@
+"""The evaluator's rules (issue 3) on hand-made boxes, and the command on the shared dev set when present."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from PIL import Image
+
+from translations.pipeline import evaluation, registry
+from translations.pipeline.contracts import Box, Flag, TextBlock, TextLine
+from translations.pipeline.evaluation import TruthBox, box_found, edit_distance, match_one_to_one, normalise, score_page
+
+DEV_SET = Path(settings.BASE_DIR).parent / "shared" / "evalset" / "dev"
+
+
+def block(box: Box, *texts: str, flags: frozenset[Flag] = frozenset(), lines: list[Box] | None = None) -> TextBlock:
+    boxes = lines or [box] * len(texts)
+    made = tuple(
+        TextLine(b, ((b.x, b.y), (b.right, b.y), (b.right, b.bottom), (b.x, b.bottom)), True, text=t, confidence=0.9)
+        for b, t in zip(boxes, texts, strict=True)
+    )
+    return TextBlock(id=1, box=box, lines=made, vertical=True, flags=flags)
+
+
+def test_a_block_covering_half_a_truth_box_finds_it():
+    truth = Box(0, 0, 100, 100)
+    assert box_found(truth, Box(0, 0, 50, 400))  # covers 50 %; IoU 0.2, and only 25 % of it is inside
+    assert not box_found(truth, Box(0, 0, 45, 400))  # covers 45 %
+
+
+def test_a_block_overlapping_with_iou_0_3_finds_it():
+    truth = Box(0, 0, 100, 100)
+    assert box_found(truth, Box(52, 0, 100, 100))  # covers 48 %, 48 % inside, IoU 48 / 152 = 0.316
+    assert not box_found(truth, Box(55, 0, 100, 100))  # covers 45 %, IoU 45 / 155 = 0.29
+
+
+def test_a_tight_block_inside_a_generous_truth_box_finds_it():
+    truth = Box(0, 0, 100, 100)
+    assert box_found(truth, Box(30, 30, 20, 60))  # wholly inside, 12 % of its area
+    assert not box_found(truth, Box(30, 30, 10, 50))  # wholly inside but only 5 %
+    assert box_found(truth, Box(80, 20, 40, 40))  # 50 % inside, 16 % of the area
+    assert not box_found(truth, Box(90, 20, 40, 40))  # 25 % inside
+
+
+def test_precision_matches_blocks_one_to_one():
+    truths = [Box(0, 0, 100, 100), Box(200, 0, 100, 100)]
+    predicted = [Box(0, 0, 100, 100), Box(10, 0, 90, 100), Box(500, 500, 10, 10)]
+    assert match_one_to_one(truths, predicted) == 1  # two blocks on one truth box count once
+    assert match_one_to_one(truths, [Box(0, 0, 100, 100), Box(200, 0, 100, 100)]) == 2
+
+
+def test_normalise_folds_width_whitespace_and_dot_runs():
+    assert normalise("え っ　はい…そう！？") == "えっはい...そう!?"
+    assert normalise("くっ‥") == normalise("くっ・・・") == normalise("くっ......") == "くっ..."
+    assert normalise("Ａ・Ｂ") == "A・B"  # one middle dot is a character, not an ellipsis
+
+
+def test_edit_distance():
+    assert edit_distance("こんにちは", "こんにちは") == 0
+    assert edit_distance("こんにちわ", "こんにちは") == 1
+    assert edit_distance("", "abc") == 3
+
+
+def test_a_missed_box_counts_all_its_characters_wrong():
+    truths = [TruthBox(Box(0, 0, 100, 100), "あいう"), TruthBox(Box(300, 0, 100, 100), "かきく…")]
+    blocks = [block(Box(10, 10, 80, 80), "あいえ")]
+
+    results, matched = score_page(truths, blocks)
+
+    assert [(r.found, r.read, r.errors) for r in results] == [(True, "あいえ", 1), (False, "", 6)]
+    assert matched == 1
+
+
+def test_a_truth_box_reads_its_lines_in_block_order_and_sfx_blocks_do_not_count():
+    truths = [TruthBox(Box(0, 0, 100, 100), "みぎひだり"), TruthBox(Box(300, 0, 100, 100), "ドン")]
+    columns = [Box(60, 10, 20, 80), Box(20, 10, 20, 80)]
+    blocks = [
+        block(Box(20, 10, 60, 80), "みぎ", "ひだり", lines=columns),
+        block(Box(300, 0, 100, 100), "ドン", flags=frozenset({Flag.SFX})),
+    ]
+
+    results, matched = score_page(truths, blocks)
+
+    assert [(r.read, r.exact) for r in results] == [("みぎひだり", True), ("", False)]
+    assert results[1].errors == 2
+    assert matched == 1
+    assert len(evaluation.counted(blocks)) == 1
+
+
+def test_the_summary_is_micro_over_boxes_and_characters():
+    truths = [TruthBox(Box(0, 0, 100, 100), "ab"), TruthBox(Box(300, 0, 100, 100), "cdefgh")]
+    results, matched = score_page(truths, [block(Box(300, 0, 100, 100), "cdefgx")])
+    page = evaluation.PageResult(
+        image="p.png", boxes=results, predicted=1, matched=matched, sfx_blocks=0, overflow_regions=0,
+        seconds=1.0, peak_rss_mb=100.0,
+    )  # fmt: skip
+
+    figures = evaluation.summary([page])
+
+    assert figures["recall"] == 0.5
+    assert figures["precision"] == 1.0
+    assert figures["cer"] == round(3 / 8, 4)  # 2 for the missed box, 1 substitution
+    assert figures["exact_share"] == 0.0
+    assert set(figures) == {
+        "pages", "recall", "precision", "cer", "exact_share", "overflow_regions", "seconds_median", "peak_rss_mb",
+    }  # fmt: skip
+
+
+def test_the_command_scores_a_folder_with_a_fake_reader(tmp_path, monkeypatch, capsys):
+    Image.new("RGB", (200, 100), "white").save(tmp_path / "page.png")
+    truth = {"image": "page.png", "lang": "ja", "boxes": [{"x": 10, "y": 10, "w": 50, "h": 50, "text": "あい"}]}
+    (tmp_path / "page.json").write_text(json.dumps(truth), encoding="utf-8")
+    seen = []
+
+    def fake_reader(model_dir):
+        def read(image: np.ndarray, language: str):
+            seen.append((image.shape, language))
+            return [block(Box(10, 10, 50, 50), "あい")]
+
+        return read
+
+    monkeypatch.setattr("translations.management.commands.evaluate_pipeline.onnx_reader", fake_reader)
+    out = tmp_path / "figures.json"
+
+    call_command("evaluate_pipeline", "--gt", str(tmp_path), "--json", str(out), "--boxes")
+
+    figures = json.loads(out.read_text())
+    assert (figures["pages"], figures["recall"], figures["precision"], figures["cer"]) == (1, 1.0, 1.0, 0.0)
+    assert seen == [((100, 200, 3), "ja")]
+    assert "page.png: pages=1 recall=1.0" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(not DEV_SET.is_dir(), reason="../shared/evalset/dev is not present")
+def test_the_dev_set_meets_the_issue_3_targets(tmp_path):
+    model_dir = getattr(settings, "MANGA_MODEL_DIR", Path(settings.BASE_DIR) / "data" / "models")
+    present = registry.ModelState.PRESENT
+    specs = registry.default_manifest().values()
+    missing = [s.name for s in specs if not s.optional and registry.state_of(s, model_dir) is not present]
+    if missing:
+        pytest.skip(f"models not fetched ({', '.join(missing)}): run `python manage.py models fetch`")
+    out = tmp_path / "figures.json"
+
+    call_command("evaluate_pipeline", "--gt", str(DEV_SET), "--json", str(out))
+
+    figures = json.loads(out.read_text())
+    assert figures["recall"] >= 0.97
+    assert figures["precision"] >= 0.90
+    assert figures["cer"] <= 0.045
+    assert figures["exact_share"] >= 0.82
