@@ -82,7 +82,9 @@ class PagePipeline:
         target_language: str,
         context_translations: tuple[str, ...] = (),
         include_sfx: bool = False,
+        output_format: str | None = None,
     ) -> PageOutcome:
+        """`output_format` (JPEG, PNG, WEBP) defaults to the input's format."""
         check_languages(source_language, target_language)
         timings: dict[str, int] = {}
         with _stage("load", timings):
@@ -111,7 +113,8 @@ class PagePipeline:
                     if region.overflow:
                         flags[region.block_id] = flags[region.block_id] | {Flag.OVERFLOW}
         with _stage("encode", timings):
-            encoded = encode_page(image, page.format)
+            fmt = output_format or page.format
+            encoded = encode_page(image, fmt)
 
         report = PageReport(
             width=int(page.image.shape[1]),
@@ -133,7 +136,7 @@ class PagePipeline:
             len(erase),
             timings,
         )
-        return PageOutcome(image=encoded, format=page.format, report=report, changed=bool(erase), blocks=blocks)
+        return PageOutcome(image=encoded, format=fmt, report=report, changed=bool(erase), blocks=blocks)
 
     def _read(self, image: np.ndarray, language: str, timings: dict[str, int]) -> tuple[TextBlock, ...]:
         if min(image.shape[:2]) < MIN_TEXT_PAGE_SIDE:

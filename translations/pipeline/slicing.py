@@ -14,7 +14,7 @@ import numpy as np
 from translations.pipeline.contracts import Balloon, Box, Detection, Detector, TextLine
 
 TALL_RATIO = 3.0  # pages taller than this many widths are sliced
-SLICE_WIDTHS = 2.5  # slice height, in page widths
+SLICE_WIDTHS = 3.5  # slice height, in page widths (the detectors shrink taller input too far)
 OVERLAP_WIDTHS = 0.75  # overlap between slices, in page widths
 DUPLICATE_IOU = 0.5
 

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 
 from translations.pipeline.contracts import Box, Detection, TextLine
-from translations.pipeline.slicing import SlicedDetector, slice_bounds
+from translations.pipeline.slicing import OVERLAP_WIDTHS, SLICE_WIDTHS, SlicedDetector, slice_bounds
 
 
 class InkDetector:
@@ -33,7 +33,7 @@ def test_slices_overlap_and_cover_the_whole_strip():
     bounds = slice_bounds(14000, 720)
     assert bounds[0][0] == 0 and bounds[-1][1] == 14000
     for (_, bottom), (next_top, _) in itertools.pairwise(bounds):
-        assert bottom - next_top >= 540  # 0.75 page widths of overlap
+        assert bottom - next_top >= OVERLAP_WIDTHS * 720
 
 
 def test_an_ordinary_page_is_detected_in_one_piece():
@@ -56,6 +56,6 @@ def test_every_element_of_a_strip_is_found_once_and_whole():
     found = SlicedDetector(inner).detect(strip)
 
     assert len(inner.calls) > 3
-    assert all(h <= 2.5 * width for h, _ in inner.calls)
+    assert all(h <= SLICE_WIDTHS * width for h, _ in inner.calls)
     assert sorted((line.box for line in found.lines), key=lambda b: b.y) == expected
     assert all(line.polygon[0] == (line.box.x, line.box.y) for line in found.lines)
