@@ -6,7 +6,13 @@ Rules (issue 3):
 - precision: counted blocks matched one-to-one to truth boxes at IoU ≥ 0.3 (greedy, best IoU first);
 - a truth box's text is what was read in the counted lines whose centre lies in it (a line goes to the truth box
   holding most of it), in block order; after NFKC with whitespace removed and dot runs folded, the character
-  error rate is micro-averaged over all truth boxes, and a missed box counts all its characters wrong.
+  error rate is micro-averaged over all truth boxes, and a missed box counts all its characters wrong;
+- reading order (`order_accuracy`): each found truth box takes the position, in the page's block order, of the
+  counted block that finds it (by the rule above) with the largest overlap. Over the found truth boxes of a page in
+  truth order (missed ones skipped), a consecutive pair is in order when the second one's position is not before
+  the first one's, so boxes that share one block count as the same position and in order. The share of pairs in
+  order is micro-averaged over all pairs of all pages; a page with fewer than two found boxes has no pairs. Each
+  wrong pair is one jump back a reader sees, so one misplaced block costs at most two pairs.
 
 Counted blocks are those without the `sfx` flag: sound effects are not annotated, so a correct SFX block would
 otherwise lower precision, and the pipeline leaves SFX blocks untouched, so a box wrongly taken for SFX is rightly
@@ -15,6 +21,7 @@ a miss. Flagging doubtful text as SFX to lift precision costs recall, which keep
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import resource
@@ -47,6 +54,7 @@ class BoxResult:
     found: bool
     read: str
     errors: int  # edit distance after normalisation; all characters when missed
+    position: int | None = None  # index of the holding block among the counted blocks, None when missed
 
     @property
     def exact(self) -> bool:
@@ -72,6 +80,11 @@ class PageResult:
     @property
     def errors(self) -> int:
         return sum(b.errors for b in self.boxes)
+
+    @property
+    def order_pairs(self) -> tuple[int, int]:
+        """(pairs in order, pairs) over consecutive found truth boxes, see the module docstring."""
+        return pairs_in_order([b.position for b in self.boxes])
 
 
 def normalise(text: str) -> str:
@@ -114,6 +127,19 @@ def match_one_to_one(truths: Sequence[Box], predicted: Sequence[Box], threshold:
     return len(used_t)
 
 
+def pairs_in_order(positions: Sequence[int | None]) -> tuple[int, int]:
+    """(in order, all) consecutive pairs of the found positions (None = missed, skipped), ties in order."""
+    found = [p for p in positions if p is not None]
+    pairs = list(itertools.pairwise(found))
+    return sum(b >= a for a, b in pairs), len(pairs)
+
+
+def holder(truth: Box, blocks: Sequence[TextBlock]) -> int | None:
+    """Index of the block that finds `truth` with the largest overlap (then IoU), or None."""
+    finders = [i for i, block in enumerate(blocks) if box_found(truth, block.box)]
+    return max(finders, key=lambda i: (truth.intersection(blocks[i].box), truth.iou(blocks[i].box)), default=None)
+
+
 def counted(blocks: Sequence[TextBlock]) -> list[TextBlock]:
     return [block for block in blocks if Flag.SFX not in block.flags]
 
@@ -129,11 +155,12 @@ def score_page(truths: Sequence[TruthBox], blocks: Sequence[TextBlock]) -> tuple
                 texts[home].append(line.text)
     results = []
     for truth, parts in zip(truths, texts, strict=True):
-        found = any(box_found(truth.box, block.box) for block in blocks)
+        position = holder(truth.box, blocks)
+        found = position is not None
         read = normalise("".join(parts))
         expected = normalise(truth.text)
         errors = edit_distance(read, expected) if found else len(expected)
-        results.append(BoxResult(truth=truth, found=found, read=read, errors=errors))
+        results.append(BoxResult(truth=truth, found=found, read=read, errors=errors, position=position))
     matched = match_one_to_one([t.box for t in truths], [b.box for b in blocks])
     return results, matched
 
@@ -186,12 +213,15 @@ def summary(pages: Sequence[PageResult]) -> dict[str, float | int | None]:
     boxes = [b for p in pages for b in p.boxes]
     chars = sum(p.chars for p in pages)
     predicted = sum(p.predicted for p in pages)
+    order = [p.order_pairs for p in pages]
+    in_order, pairs = sum(o[0] for o in order), sum(o[1] for o in order)
     return {
         "pages": len(pages),
         "recall": _ratio(sum(b.found for b in boxes), len(boxes)),
         "precision": _ratio(sum(p.matched for p in pages), predicted),
         "cer": _ratio(sum(p.errors for p in pages), chars),
         "exact_share": _ratio(sum(b.exact for b in boxes), len(boxes)),
+        "order_accuracy": _ratio(in_order, pairs),
         "overflow_regions": sum(p.overflow_regions for p in pages),
         "seconds_median": round(statistics.median(p.seconds for p in pages), 3) if pages else None,
         "peak_rss_mb": round(max((p.peak_rss_mb for p in pages), default=peak_rss_mb()), 1),

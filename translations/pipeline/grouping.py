@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from translations.pipeline import panels
 from translations.pipeline.contracts import Balloon, Box, Detector, Flag, Recognizer, TextBlock, TextLine
 
 
@@ -68,7 +69,8 @@ def group_lines(
         ordered = _order_lines(members, vertical, rtl)
         box = _padded(ordered, balloon, image, settings.margin)
         drafts.append((box, tuple(ordered), vertical, balloon, flags))
-    ordered_drafts = [drafts[i] for i in _reading_order([d[0] for d in drafts], rtl)]
+    order = _page_order([d[0] for d in drafts], balloons, image, rtl)
+    ordered_drafts = [drafts[i] for i in order]
     return tuple(
         TextBlock(id=n, box=box, lines=members, vertical=vertical, balloon=balloon, flags=flags)
         for n, (box, members, vertical, balloon, flags) in enumerate(ordered_drafts, start=1)
@@ -177,6 +179,21 @@ def _order_lines(members: list[TextLine], vertical: bool, rtl: bool) -> list[Tex
         # Columns: right to left for Japanese; a column split in two reads top first.
         return sorted(members, key=lambda line: ((-_centre(line.box)[0]) if rtl else _centre(line.box)[0], line.box.y))
     return sorted(members, key=lambda line: (_centre(line.box)[1], line.box.x))
+
+
+def _page_order(boxes: list[Box], balloons: Sequence[Balloon], image: np.ndarray | None, rtl: bool) -> list[int]:
+    """Panels in reading order (found in the page image, see panels.py), then the blocks of each panel."""
+    if image is None or len(boxes) < 2:
+        return _reading_order(boxes, rtl)
+    cells = panels.detect_panels(image, rtl=rtl, balloons=balloons, boxes=boxes)
+    if len(cells) < 2:
+        return _reading_order(boxes, rtl)  # no gutter: a splash page or a strip, the blocks alone decide
+    homes = panels.assign(boxes, cells)
+    order = []
+    for cell in range(len(cells)):
+        members = [i for i, home in enumerate(homes) if home == cell]
+        order += [members[j] for j in _reading_order([boxes[i] for i in members], rtl)]
+    return order
 
 
 def _reading_order(boxes: list[Box], rtl: bool) -> list[int]:

@@ -13,7 +13,15 @@ from PIL import Image
 
 from translations.pipeline import evaluation, registry
 from translations.pipeline.contracts import Box, Flag, TextBlock, TextLine
-from translations.pipeline.evaluation import TruthBox, box_found, edit_distance, match_one_to_one, normalise, score_page
+from translations.pipeline.evaluation import (
+    TruthBox,
+    box_found,
+    edit_distance,
+    match_one_to_one,
+    normalise,
+    pairs_in_order,
+    score_page,
+)
 
 DEV_SET = Path(settings.BASE_DIR).parent / "shared" / "evalset" / "dev"
 
@@ -107,8 +115,79 @@ def test_the_summary_is_micro_over_boxes_and_characters():
     assert figures["cer"] == round(3 / 8, 4)  # 2 for the missed box, 1 substitution
     assert figures["exact_share"] == 0.0
     assert set(figures) == {
-        "pages", "recall", "precision", "cer", "exact_share", "overflow_regions", "seconds_median", "peak_rss_mb",
+        "pages", "recall", "precision", "cer", "exact_share", "order_accuracy", "overflow_regions", "seconds_median",
+        "peak_rss_mb",
     }  # fmt: skip
+    assert figures["order_accuracy"] is None  # one found box: no pair to order
+
+
+def test_order_pairs_count_consecutive_found_boxes_and_ties_are_in_order():
+    assert pairs_in_order([0, 1, 2]) == (2, 2)
+    assert pairs_in_order([0, 2, 1, 3]) == (2, 3)  # one block out of place: two jumps, one of them back
+    assert pairs_in_order([0, None, 1]) == (1, 1)  # a missed box is skipped, its neighbours make the pair
+    assert pairs_in_order([1, 1, 0]) == (1, 2)  # two boxes in one block share its position
+    assert pairs_in_order([None, 4]) == pairs_in_order([]) == (0, 0)
+
+
+def page_of(truths: list[TruthBox], blocks: list[TextBlock]) -> evaluation.PageResult:
+    results, matched = score_page(truths, blocks)
+    return evaluation.PageResult(
+        image="p.png", boxes=results, predicted=len(evaluation.counted(blocks)), matched=matched, sfx_blocks=0,
+        overflow_regions=0, seconds=1.0, peak_rss_mb=100.0,
+    )  # fmt: skip
+
+
+def test_each_found_box_takes_the_position_of_the_block_holding_most_of_it():
+    truths = [
+        TruthBox(Box(700, 0, 100, 200), "いち"),
+        TruthBox(Box(500, 0, 100, 200), "に"),
+        TruthBox(Box(300, 0, 100, 90), "さん"),
+        TruthBox(Box(300, 110, 100, 90), "し"),
+        TruthBox(Box(0, 500, 50, 50), "ご"),
+    ]
+    blocks = [
+        block(Box(100, 300, 50, 50), "ドン", flags=frozenset({Flag.SFX})),  # not counted: no position
+        block(Box(700, 0, 100, 200), "いち"),
+        block(Box(300, 0, 100, 200), "さんし"),  # one block holding two truth boxes
+        block(Box(520, 20, 60, 160), "に"),  # read after the block that follows it
+    ]
+
+    page = page_of(truths, blocks)
+
+    assert [b.position for b in page.boxes] == [0, 2, 1, 1, None]
+    assert page.order_pairs == (2, 3)  # 0→2 yes, 2→1 no, 1→1 yes (same block); the missed box makes no pair
+    assert evaluation.summary([page])["order_accuracy"] == round(2 / 3, 4)
+
+
+def test_order_accuracy_is_micro_over_the_pairs_of_all_pages():
+    truths = [TruthBox(Box(x, 0, 50, 50), "あ") for x in (300, 200, 100, 0)]
+    right_to_left = [block(Box(x, 0, 50, 50), "あ") for x in (300, 200, 100, 0)]
+    reversed_blocks = right_to_left[::-1]
+
+    figures = evaluation.summary([page_of(truths, right_to_left), page_of(truths, reversed_blocks)])
+
+    assert figures["order_accuracy"] == 0.5  # 3 of 3 pairs, then 0 of 3
+
+
+def test_the_command_reports_order_accuracy(tmp_path, monkeypatch, capsys):
+    Image.new("RGB", (200, 100), "white").save(tmp_path / "page.png")
+    boxes = [
+        {"x": 120, "y": 10, "w": 50, "h": 50, "text": "みぎ"},
+        {"x": 10, "y": 10, "w": 50, "h": 50, "text": "ひだ"},
+    ]
+    (tmp_path / "page.json").write_text(json.dumps({"image": "page.png", "lang": "ja", "boxes": boxes}), "utf-8")
+    blocks = [block(Box(10, 10, 50, 50), "ひだ"), block(Box(120, 10, 50, 50), "みぎ")]  # left first: wrong for ja
+    monkeypatch.setattr(
+        "translations.management.commands.evaluate_pipeline.onnx_reader", lambda model_dir: lambda image, lang: blocks
+    )
+    out = tmp_path / "figures.json"
+
+    call_command("evaluate_pipeline", "--gt", str(tmp_path), "--json", str(out), "--boxes")
+
+    assert json.loads(out.read_text())["order_accuracy"] == 0.0
+    printed = capsys.readouterr().out
+    assert "order_accuracy=0.0" in printed.splitlines()[-1]
+    assert "= @2 [120, 10, 50, 50] みぎ" in printed  # the truth box's block is read second
 
 
 def test_the_command_scores_a_folder_with_a_fake_reader(tmp_path, monkeypatch, capsys):
@@ -152,3 +231,4 @@ def test_the_dev_set_meets_the_issue_3_targets(tmp_path):
     assert figures["precision"] >= 0.90
     assert figures["cer"] <= 0.045
     assert figures["exact_share"] >= 0.82
+    assert figures["order_accuracy"] >= 0.975  # 0.9672 before panels were found

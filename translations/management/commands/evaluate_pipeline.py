@@ -34,7 +34,10 @@ def onnx_reader(model_dir: Path) -> evaluation.PageReader:
 class Command(BaseCommand):
     # Runs at install time and on compute hosts, before the site itself is configured.
     requires_system_checks: list[str] = []
-    help = "Evaluate detection recall/precision, OCR character error rate and speed against ground-truth JSON files."
+    help = (
+        "Evaluate detection recall/precision, OCR character error rate, reading order (order_accuracy) and speed "
+        "against ground-truth JSON files."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--gt", type=Path, required=True, help="folder of <image>.json ground truth and images")
@@ -54,7 +57,9 @@ class Command(BaseCommand):
             if boxes:
                 for result in page.boxes:
                     mark = "=" if result.exact else ("~" if result.found else "MISSED")
-                    self.stdout.write(f"    {mark} {result.truth.box.as_list()} {result.truth.text} | {result.read}")
+                    at = "" if result.position is None else f" @{result.position + 1}"  # the block's reading place
+                    box, text = result.truth.box.as_list(), result.truth.text
+                    self.stdout.write(f"    {mark}{at} {box} {text} | {result.read}")
         overall = evaluation.summary(pages)
         self.stdout.write(f"overall: {_figures(overall)}")
         if json is not None:
