@@ -1,1 +1,1 @@
-"""Compute service: the minimal ASGI app shipped to Cloud Run, without database or scraper (DESIGN §8; planned)."""
+"""Compute service: the minimal ASGI app shipped to Cloud Run, without database, scraper or Django (DESIGN §8)."""

@@ -13,6 +13,8 @@ import numpy as np
 from translations.pipeline.contracts import PipelineError, Recognizer, TextLine, Translator
 from translations.pipeline.detection import OnnxDetector
 from translations.pipeline.engine import PagePipeline
+from translations.pipeline.gemini import GeminiTranslator
+from translations.pipeline.gemini_config import GeminiConfig
 from translations.pipeline.grouping import group_lines
 from translations.pipeline.inpainting import BlockEraser
 from translations.pipeline.lettering import BalloonLetterer
@@ -64,11 +66,14 @@ def shared_pipeline(model_dir: str) -> PagePipeline:
     return build_pipeline(model_dir)
 
 
-def get_translator(name: str, *, text: str | None = None) -> Translator:
+def get_translator(name: str, *, text: str | None = None, gemini: GeminiConfig | None = None) -> Translator:
+    """`gemini` carries the key, models and timeouts for the Gemini translators (the caller reads its settings)."""
     if name == "none":
         return CleaningTranslator()
     if name == "test":
         return FixedTextTranslator(text) if text else FixedTextTranslator()
     if name in ("gemini", "gemini_hq"):
-        raise PipelineError("translate", f"the {name} translator is not part of this build yet")
+        if gemini is None or not gemini.api_key:
+            raise PipelineError("translate", f"the {name} translator needs GEMINI_API_KEY")
+        return GeminiTranslator(gemini, with_image=name == "gemini_hq")
     raise PipelineError("translate", f"unknown translator {name!r}; use one of: none, test, gemini, gemini_hq")

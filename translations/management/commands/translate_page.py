@@ -1,4 +1,8 @@
-"""`manage.py translate_page IN -o OUT`: one page through the pipeline, with its report and a debug overlay."""
+"""`manage.py translate_page IN -o OUT`: one page through the pipeline, with its report and a debug overlay.
+
+The translator defaults to MANGA_DEFAULT_TRANSLATOR, else `gemini_hq` when GEMINI_API_KEY is set, else `none`
+(cleaning mode: the text is erased and nothing is lettered).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,9 @@ from django.core.management.base import BaseCommand, CommandError
 
 from translations.pipeline.contracts import PipelineError
 from translations.pipeline.debug import overlay
+from translations.pipeline.dictionaries import DictionaryError
 from translations.pipeline.factory import get_translator, shared_pipeline
+from translations.pipeline.gemini_config import GeminiConfig
 from translations.pipeline.languages import SOURCE_LANGUAGES, TARGET_LANGUAGES
 from translations.pipeline.loading import load_page
 from translations.pipeline.registry import ModelMissing
@@ -26,8 +32,20 @@ class Command(BaseCommand):
         parser.add_argument("-o", "--output", type=Path, required=True)
         parser.add_argument("--source", default="ja", choices=SOURCE_LANGUAGES)
         parser.add_argument("--target", default="en", choices=TARGET_LANGUAGES)
-        parser.add_argument("--translator", default="none", help="none (cleaning), test, gemini, gemini_hq")
+        parser.add_argument(
+            "--translator",
+            choices=("gemini_hq", "gemini", "none", "test"),
+            help="default: gemini_hq when GEMINI_API_KEY is set, else none (cleaning: erase, letter nothing)",
+        )
         parser.add_argument("--text", help="with --translator test: the string lettered into every block")
+        parser.add_argument("--glossary", type=Path, help="the manga's glossary (JSON, dict/README.md)")
+        parser.add_argument(
+            "--context",
+            type=Path,
+            action="append",
+            default=[],
+            help="a previous page's translations (text file), oldest first; repeatable, the last 3 are used",
+        )
         parser.add_argument("--include-sfx", action="store_true", help="also erase and letter sound effects")
         parser.add_argument("--report", type=Path, help="write the page report here (JSON)")
         parser.add_argument("--debug-dir", type=Path, help="write overlay.png (boxes, order, balloons) here")
@@ -38,13 +56,19 @@ class Command(BaseCommand):
             data = source.read_bytes()
         except OSError as exc:
             raise CommandError(f"cannot read {source}: {exc.strerror}") from None
+        name = options["translator"] or default_translator()
         try:
-            translator = get_translator(options["translator"], text=options["text"])
+            context = tuple(path.read_text(encoding="utf-8") for path in options["context"])
+        except OSError as exc:
+            raise CommandError(f"cannot read a --context file: {exc.strerror}") from None
+        try:
+            translator = get_translator(name, text=options["text"], gemini=gemini_config(options["glossary"]))
             outcome = shared_pipeline(str(settings.MANGA_MODEL_DIR)).run(
                 data,
                 translator=translator,
                 source_language=options["source"],
                 target_language=options["target"],
+                context_translations=context,
                 include_sfx=options["include_sfx"],
                 output_format=OUTPUT_SUFFIXES.get(options["output"].suffix.lower()),
             )
@@ -52,6 +76,8 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         except PipelineError as exc:
             raise CommandError(f"{exc.stage}: {exc}") from None
+        except DictionaryError as exc:
+            raise CommandError(str(exc)) from None
 
         options["output"].write_bytes(outcome.image)
         report = outcome.report.to_dict()
@@ -65,3 +91,30 @@ class Command(BaseCommand):
             f"{len(report['regions'])} regions ({flagged} flagged), {report['mode']} mode, "
             f"{sum(report['timings_ms'].values())} ms → {options['output']}"
         )
+        if report["mode"] == "cleaning":
+            why = "" if settings.GEMINI_API_KEY else " (no GEMINI_API_KEY: set it to translate)"
+            self.stdout.write(f"cleaning mode{why}: text erased, nothing lettered, the script is in the report")
+        self.stdout.write(describe_models(report["models"], report["usage"]))
+
+
+def default_translator() -> str:
+    configured = getattr(settings, "MANGA_DEFAULT_TRANSLATOR", "")
+    return configured or ("gemini_hq" if settings.GEMINI_API_KEY else "none")
+
+
+def gemini_config(glossary: Path | None) -> GeminiConfig | None:
+    """Settings → the pipeline's explicit Gemini configuration; None without a key (get_translator says why)."""
+    if not settings.GEMINI_API_KEY:
+        return None
+    return GeminiConfig.from_values(lambda name: getattr(settings, name, None), glossary=glossary)
+
+
+def describe_models(models: dict[str, str], usage: dict[str, int]) -> str:
+    line = "models: " + ", ".join(f"{key}={value}" for key, value in models.items())
+    if usage:
+        line += (
+            f"\ntokens: {usage.get('prompt_tokens', 0)} prompt, {usage.get('output_tokens', 0)} output, "
+            f"{usage.get('thinking_tokens', 0)} thinking in {usage.get('requests', 0)} request(s), "
+            f"{usage.get('latency_ms', 0)} ms"
+        )
+    return line
