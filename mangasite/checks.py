@@ -10,6 +10,7 @@ import os
 from django.conf import settings
 from django.core.checks import Error, register
 
+from compute_service.config import MIN_TOKEN_CHARS
 from translations.models import ExecutionBackend, Translator
 
 TRANSLATORS = Translator.values
@@ -52,10 +53,12 @@ def check_execution_backend(app_configs, **kwargs) -> list[Error]:
                 id="mangasite.E003",
             )
         )
-    if not settings.MANGA_INTERNAL_API_TOKEN:
+    # The compute service refuses shorter tokens at start; refuse them here too, not at the first page.
+    if len(settings.MANGA_INTERNAL_API_TOKEN) < MIN_TOKEN_CHARS:
         errors.append(
             Error(
-                "The cloudrun backend needs MANGA_INTERNAL_API_TOKEN to authenticate to the compute service.",
+                "The cloudrun backend needs MANGA_INTERNAL_API_TOKEN (at least 16 characters, as the compute "
+                "service requires) to authenticate to the compute service.",
                 hint="Set MANGA_INTERNAL_API_TOKEN (or MANGA_INTERNAL_API_TOKEN_FILE), the same value the service has.",
                 id="mangasite.E004",
             )
@@ -88,16 +91,27 @@ def check_translator(app_configs, **kwargs) -> list[Error]:
 @register()
 def check_task_queue(app_configs, **kwargs) -> list[Error]:
     timeout, retry = settings.Q_CLUSTER["timeout"], settings.Q_CLUSTER["retry"]
+    errors = []
     if retry <= timeout:
         # django-q2 would hand a still-running page to a second worker.
-        return [
+        errors.append(
             Error(
                 f"MANGA_Q_RETRY ({retry}s) must be larger than MANGA_Q_TIMEOUT ({timeout}s).",
                 hint="Otherwise a long page is started twice. Raise MANGA_Q_RETRY.",
                 id="mangasite.E007",
             )
-        ]
-    return []
+        )
+    attempts = settings.Q_CLUSTER.get("max_attempts", 0)
+    if not isinstance(attempts, int) or isinstance(attempts, bool) or attempts < 1:
+        # django-q2 reads 0 (its default) as "retry for ever": a task that always fails would never leave the queue.
+        errors.append(
+            Error(
+                f"Q_CLUSTER max_attempts is {attempts!r}; it must be a whole number of at least 1.",
+                hint="Set a bounded max_attempts in Q_CLUSTER (the sweeper re-queues pages whose worker died).",
+                id="mangasite.E009",
+            )
+        )
+    return errors
 
 
 @register()

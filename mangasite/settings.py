@@ -41,6 +41,9 @@ GEMINI_API_KEY = env_secret("GEMINI_API_KEY")
 GEMINI_MODEL = env_str("GEMINI_MODEL", "gemini-3-flash-preview")
 GEMINI_FALLBACK_MODEL = env_str("GEMINI_FALLBACK_MODEL", "gemini-2.5-flash")
 GEMINI_API_BASE = env_str("GEMINI_API_BASE")  # the client's base URL: proxies, regional endpoints, tests
+GEMINI_TIMEOUT_SEC = env_int("GEMINI_TIMEOUT_SEC", 90, minimum=1)  # per HTTP request to Gemini
+GEMINI_MAX_ATTEMPTS = env_int("GEMINI_MAX_ATTEMPTS", 4, minimum=1)  # per model, for 429 / 5xx / timeouts
+MANGA_DICT_DIR = Path(env_str("MANGA_DICT_DIR") or BASE_DIR / "dict").resolve()  # prompts, glossaries, dicts
 MANGA_TRANSLATE_EXECUTION_BACKEND = env_str("MANGA_TRANSLATE_EXECUTION_BACKEND", "local")
 MANGA_CLOUDRUN_EXEC_URL = env_str("MANGA_CLOUDRUN_EXEC_URL")
 MANGA_INTERNAL_API_TOKEN = env_secret("MANGA_INTERNAL_API_TOKEN")
@@ -143,6 +146,20 @@ if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 else:
     Q_CLUSTER["orm"] = "default"
+
+# --- Jobs and progress (docs/architecture.md, "Jobs and progress") --------------------------
+# Queued + running jobs above this refuse a new request (429).
+MANGA_QUEUE_MAX_ACTIVE_JOBS = env_int("MANGA_QUEUE_MAX_ACTIVE_JOBS", 50, minimum=1)
+# A worker's claim on a page, renewed by a heartbeat every third of it; the sweeper re-queues
+# pages whose lease ran out (their worker died).
+MANGA_PAGE_LEASE_SEC = env_int("MANGA_PAGE_LEASE_SEC", 60, minimum=3)
+# A page whose worker died this many times is failed instead of re-queued (it may be what kills them).
+MANGA_PAGE_MAX_ATTEMPTS = env_int("MANGA_PAGE_MAX_ATTEMPTS", 3, minimum=1)
+MANGA_CLOUDRUN_BACKOFF_MS = env_int("MANGA_CLOUDRUN_BACKOFF_MS", 1000, minimum=0)
+# How often a progress WebSocket reads new events from the database: the only path from the
+# workers in the embedded setup, a safety net behind the Redis doorbell otherwise.
+MANGA_PROGRESS_POLL_MS = env_int("MANGA_PROGRESS_POLL_MS", 2000 if REDIS_URL else 200, minimum=20)
+MANGA_AUDIT_RETENTION_DAYS = env_int("MANGA_AUDIT_RETENTION_DAYS", 30, minimum=1)
 
 # --- Auth, i18n, static ------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -1,14 +1,16 @@
 """Django admin for the library (Manga → Chapter → Page) and the translation history.
 
 Jobs and page results are written only by the pipeline, so staff can look at them but not
-add or edit them, and cannot delete what a worker may still be using.
+add or edit them, and cannot delete what a worker may still be using. Staff act on them
+through actions (translate, retry, cancel) that call the job services, which write the
+audit log; each action tells the user what happened to every row.
 """
 
 from __future__ import annotations
 
 import json
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db import models
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
@@ -16,7 +18,15 @@ from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.html import format_html
 
-from translations.models import Chapter, Manga, Page, PageResult, TranslationJob
+from translations.models import AuditEntry, Chapter, Manga, Page, PageResult, TranslationJob
+from translations.services.jobs import (
+    JobError,
+    chapter_request_translation,
+    default_translator,
+    job_cancel,
+    job_retry_failed,
+    page_retry,
+)
 
 admin.site.site_header = "Mangasite administration"
 admin.site.site_title = "Mangasite"
@@ -35,6 +45,19 @@ def page_thumbnail(page_id: int | None, *, max_height: int = 96) -> str | None:
 def pretty_json(value) -> str:
     text = json.dumps(value, indent=2, ensure_ascii=False)
     return format_html('<pre style="margin: 0; max-height: 24em; overflow: auto">{}</pre>', text)
+
+
+class JobActions:
+    """The permission behind every job action: staff who may create translation jobs."""
+
+    def has_run_jobs_permission(self, request) -> bool:
+        return request.user.has_perm("translations.add_translationjob")
+
+    def report(self, request, done: list[str], refused: list[str]) -> None:
+        if done:
+            self.message_user(request, " ".join(done), messages.SUCCESS)
+        if refused:
+            self.message_user(request, " ".join(refused), messages.WARNING)
 
 
 class PageColumns:
@@ -139,7 +162,7 @@ class MangaAdmin(admin.ModelAdmin):
 
 
 @admin.register(Chapter)
-class ChapterAdmin(admin.ModelAdmin):
+class ChapterAdmin(JobActions, admin.ModelAdmin):
     list_display = ("manga", "number", "title", "page_count", "latest_job_status")
     list_display_links = ("manga", "number")
     list_select_related = ("manga",)
@@ -148,6 +171,20 @@ class ChapterAdmin(admin.ModelAdmin):
     autocomplete_fields = ("manga",)
     formfield_overrides = URL_FIELDS_ASSUME_HTTPS
     inlines = (PageInline, JobInline)
+    actions = ("translate_chapters",)
+
+    @admin.action(description="Translate selected chapters (default translator)", permissions=["run_jobs"])
+    def translate_chapters(self, request, queryset) -> None:
+        translator = default_translator()
+        done, refused = [], []
+        for chapter in queryset.select_related("manga").order_by("manga__title", "number"):
+            try:
+                job = chapter_request_translation(chapter=chapter, translator=translator, requested_by=request.user)
+            except JobError as exc:
+                refused.append(str(exc))
+            else:
+                done.append(f"Queued job {job.pk} for {chapter} ({job.pages_total} pages, {translator}).")
+        self.report(request, done, refused)
 
     def get_queryset(self, request):
         latest = TranslationJob.objects.filter(chapter=OuterRef("pk")).order_by("-created_at", "-pk")
@@ -203,7 +240,7 @@ class HistoryAdmin(admin.ModelAdmin):
 
 
 @admin.register(TranslationJob)
-class TranslationJobAdmin(HistoryAdmin):
+class TranslationJobAdmin(JobActions, HistoryAdmin):
     list_display = (
         "id",
         "chapter",
@@ -221,7 +258,7 @@ class TranslationJobAdmin(HistoryAdmin):
     date_hierarchy = "created_at"
     fieldsets = (
         (None, {"fields": ("chapter", "target_language", "translator", "backend", "status", "requested_by", "error")}),
-        ("Pages", {"fields": ("pages_total", "pages_succeeded", "pages_failed")}),
+        ("Pages", {"fields": ("pages_total", "pages_succeeded", "pages_failed", "pages_no_text")}),
         (
             "Audit",
             {
@@ -238,6 +275,29 @@ class TranslationJobAdmin(HistoryAdmin):
     )
     readonly_fields = ("created_at", "transport")
     inlines = (PageResultInline,)
+    actions = ("retry_failed_pages", "cancel_jobs")
+
+    @admin.action(description="Retry the failed pages of selected jobs", permissions=["run_jobs"])
+    def retry_failed_pages(self, request, queryset) -> None:
+        done, refused = [], []
+        for job in queryset.order_by("pk"):
+            try:
+                count = job_retry_failed(job=job, requested_by=request.user)
+            except JobError as exc:
+                refused.append(str(exc))
+            else:
+                done.append(f"Job {job.pk}: {count} failed page(s) queued again.")
+        self.report(request, done, refused)
+
+    @admin.action(description="Cancel selected jobs", permissions=["run_jobs"])
+    def cancel_jobs(self, request, queryset) -> None:
+        done, refused = [], []
+        for job in queryset.order_by("pk"):
+            if job_cancel(job=job, requested_by=request.user):
+                done.append(f"Job {job.pk} cancelled.")
+            else:
+                refused.append(f"Job {job.pk} had already finished ({job.status}).")
+        self.report(request, done, refused)
 
     def has_delete_permission(self, request, obj=None) -> bool:
         if obj is not None and obj.status in TranslationJob.ACTIVE:
@@ -255,7 +315,7 @@ class TranslationJobAdmin(HistoryAdmin):
 
 
 @admin.register(PageResult)
-class PageResultAdmin(HistoryAdmin):
+class PageResultAdmin(JobActions, HistoryAdmin):
     list_display = ("job_chapter", "page_index", "status", "attempts", "failure_stage", "fallback_used")
     list_display_links = ("page_index",)
     list_select_related = ("job__chapter__manga", "page__chapter__manga")  # __str__ goes through page
@@ -268,6 +328,19 @@ class PageResultAdmin(HistoryAdmin):
         ("Times", {"fields": ("started_at", "finished_at")}),
     )
     readonly_fields = ("models_used_json", "timings_json", "regions_json")
+    actions = ("retry_pages",)
+
+    @admin.action(description="Retry selected pages", permissions=["run_jobs"])
+    def retry_pages(self, request, queryset) -> None:
+        done, refused = [], []
+        for result in queryset.select_related("page").order_by("job", "page__index"):
+            try:
+                page_retry(page_result=result, requested_by=request.user)
+            except JobError as exc:
+                refused.append(str(exc))
+            else:
+                done.append(f"Page {result.page.index} of job {result.job_id} queued again.")
+        self.report(request, done, refused)
 
     def has_delete_permission(self, request, obj=None) -> bool:
         # Asked for each result when its job is deleted: the same rule as for the job.
@@ -294,3 +367,15 @@ class PageResultAdmin(HistoryAdmin):
     @admin.display(description="regions")
     def regions_json(self, result: PageResult) -> str:
         return pretty_json(result.regions)
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(HistoryAdmin):
+    list_display = ("created_at", "actor", "action", "object_type", "object_id", "message")
+    list_filter = ("action",)
+    search_fields = ("message", "object_id", "actor__username")
+    date_hierarchy = "created_at"
+    readonly_fields = ("created_at", "actor", "action", "object_type", "object_id", "message", "details")
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # the sweeper prunes entries after MANGA_AUDIT_RETENTION_DAYS; staff do not

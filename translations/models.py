@@ -40,6 +40,8 @@ class Translator(models.TextChoices):
     GEMINI_HQ = "gemini_hq", "Gemini (page image + text)"
     GEMINI = "gemini", "Gemini (text only)"
     NONE = "none", "Cleaning only (no translation)"
+    # Letters a fixed string into every balloon: exercises the whole pipeline offline (tests, demos).
+    TEST = "test", "Test lettering (offline)"
 
 
 class ExecutionBackend(models.TextChoices):
@@ -157,11 +159,16 @@ class TranslationJob(models.Model):
     pages_total = models.PositiveIntegerField(default=0)
     pages_succeeded = models.PositiveIntegerField(default=0)
     pages_failed = models.PositiveIntegerField(default=0)
+    pages_no_text = models.PositiveIntegerField(default=0)
     request_bytes_total = models.PositiveBigIntegerField(default=0)
     response_bytes_total = models.PositiveBigIntegerField(default=0)
     remote_elapsed_ms_total = models.PositiveBigIntegerField(default=0)
     translate_elapsed_ms_total = models.PositiveBigIntegerField(default=0)
     error = models.TextField(blank=True)
+    # The seq of the job's last JobEvent; incremented in the transaction that writes the event.
+    last_event_seq = models.PositiveIntegerField(default=0)
+    # When a task for this job was last handed to the broker (the sweeper's stall rule).
+    enqueued_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -180,6 +187,9 @@ class TranslationJob(models.Model):
                 & Q(pages_failed__lte=models.F("pages_total")),
                 name="job_counters_within_total",
             ),
+            models.CheckConstraint(
+                condition=Q(pages_no_text__lte=models.F("pages_total")), name="job_no_text_within_total"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -192,25 +202,32 @@ class TranslationJob(models.Model):
             return None
         return self.remote_elapsed_ms_total / self.translate_elapsed_ms_total
 
-    def move_to(self, status: str, **fields) -> bool:
-        return _move(self, JOB_TRANSITIONS, status, fields, finished=status in JOB_FINAL)
+    def move_to(self, status: str, *, where: dict | None = None, **fields) -> bool:
+        return _move(self, JOB_TRANSITIONS, status, fields, where, finished=status in JOB_FINAL)
 
 
 class PageResult(models.Model):
     """One page of one job.
 
-    pending → running → succeeded | failed
-    running → pending                       (a worker died mid-page; the page is re-queued)
-    succeeded | failed → pending            (retry)
-    pending | running → cancelled           (the job was cancelled)
+    pending → running → succeeded | no_text | failed
+    running → pending                               (a worker died mid-page; the sweeper re-queues it)
+    running → failed                                (the sweeper gives up on a page that kills workers)
+    succeeded | no_text | failed | cancelled → pending   (retry)
+    pending | running → cancelled                   (the job was cancelled)
+
+    `no_text`: the pipeline found nothing to translate; the page is done and shown as the
+    original, never counted as failed or as translated.
     """
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
         RUNNING = "running", "Running"
         SUCCEEDED = "succeeded", "Succeeded"
+        NO_TEXT = "no_text", "No text"
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
+
+    DONE = (Status.SUCCEEDED, Status.NO_TEXT, Status.FAILED, Status.CANCELLED)
 
     job = models.ForeignKey(TranslationJob, on_delete=models.CASCADE, related_name="page_results")
     page = models.ForeignKey(Page, on_delete=models.PROTECT, related_name="results")
@@ -228,6 +245,9 @@ class PageResult(models.Model):
     translate_elapsed_ms = models.PositiveBigIntegerField(default=0)
     models_used = models.JSONField(default=dict, blank=True)
     fallback_used = models.BooleanField(default=False)
+    # Set when a worker claims the page and extended by its heartbeat; past it (or unset while
+    # running), the sweeper re-queues the page.
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -240,12 +260,13 @@ class PageResult(models.Model):
                 name="result_success_has_output",
             ),
         ]
+        indexes = [models.Index(fields=["status", "lease_expires_at"], name="result_status_lease")]
 
     def __str__(self) -> str:
         return f"{self.page} in job {self.job_id} ({self.status})"
 
-    def move_to(self, status: str, **fields) -> bool:
-        return _move(self, PAGE_TRANSITIONS, status, fields, finished=status in PAGE_FINAL)
+    def move_to(self, status: str, *, where: dict | None = None, **fields) -> bool:
+        return _move(self, PAGE_TRANSITIONS, status, fields, where, finished=status in PAGE_FINAL)
 
 
 JOB_TRANSITIONS: dict[str, tuple[str, ...]] = {
@@ -260,6 +281,8 @@ JOB_TRANSITIONS: dict[str, tuple[str, ...]] = {
     TranslationJob.Status.ERROR: (TranslationJob.Status.RUNNING,),
     TranslationJob.Status.CANCELLED: (TranslationJob.Status.QUEUED, TranslationJob.Status.RUNNING),
 }
+# A cancelled job may be resumed too (its cancelled and failed pages are retried).
+JOB_TRANSITIONS[TranslationJob.Status.QUEUED] += (TranslationJob.Status.CANCELLED,)
 JOB_FINAL = {
     TranslationJob.Status.SUCCESS,
     TranslationJob.Status.PARTIAL,
@@ -268,19 +291,34 @@ JOB_FINAL = {
 }
 
 PAGE_TRANSITIONS: dict[str, tuple[str, ...]] = {
-    PageResult.Status.PENDING: (PageResult.Status.RUNNING, PageResult.Status.SUCCEEDED, PageResult.Status.FAILED),
+    PageResult.Status.PENDING: (
+        PageResult.Status.RUNNING,
+        PageResult.Status.SUCCEEDED,
+        PageResult.Status.NO_TEXT,
+        PageResult.Status.FAILED,
+        PageResult.Status.CANCELLED,
+    ),
     PageResult.Status.RUNNING: (PageResult.Status.PENDING,),
     PageResult.Status.SUCCEEDED: (PageResult.Status.RUNNING,),
+    PageResult.Status.NO_TEXT: (PageResult.Status.RUNNING,),
     PageResult.Status.FAILED: (PageResult.Status.RUNNING,),
     PageResult.Status.CANCELLED: (PageResult.Status.PENDING, PageResult.Status.RUNNING),
 }
-PAGE_FINAL = {PageResult.Status.SUCCEEDED, PageResult.Status.FAILED, PageResult.Status.CANCELLED}
+PAGE_FINAL = {
+    PageResult.Status.SUCCEEDED,
+    PageResult.Status.NO_TEXT,
+    PageResult.Status.FAILED,
+    PageResult.Status.CANCELLED,
+}
 
 
-def _move(obj: models.Model, transitions: dict, status: str, fields: dict, *, finished: bool) -> bool:
+def _move(
+    obj: models.Model, transitions: dict, status: str, fields: dict, where: dict | None, *, finished: bool
+) -> bool:
     """Apply one documented transition with a conditional UPDATE; False if another process won.
 
-    `transitions` maps each target status to the statuses it may be reached from.
+    `transitions` maps each target status to the statuses it may be reached from; `where` adds
+    conditions (a worker finishing a page passes its claim, `attempts`, so a stale worker loses).
     """
     sources = transitions.get(status)
     if sources is None:
@@ -291,8 +329,66 @@ def _move(obj: models.Model, transitions: dict, status: str, fields: dict, *, fi
         changes.setdefault("started_at", now)
     if finished:
         changes.setdefault("finished_at", now)
-    updated = type(obj).objects.filter(pk=obj.pk, status__in=sources).update(**changes)
+    updated = type(obj).objects.filter(pk=obj.pk, status__in=sources, **(where or {})).update(**changes)
     if updated:
         for name, value in changes.items():
             setattr(obj, name, value)
     return bool(updated)
+
+
+class JobEvent(models.Model):
+    """One progress event of a job (DESIGN §7), numbered per job from 1.
+
+    The database is the truth and the channel layer only the doorbell: a WebSocket client
+    that missed a doorbell, or reconnects, reads what it missed from here.
+    """
+
+    class Type(models.TextChoices):
+        JOB_QUEUED = "job.queued", "Job queued"
+        JOB_STARTED = "job.started", "Job started"
+        PAGE_STARTED = "page.started", "Page started"
+        PAGE_STAGE = "page.stage", "Page stage"
+        PAGE_SUCCEEDED = "page.succeeded", "Page succeeded"
+        PAGE_FAILED = "page.failed", "Page failed"
+        JOB_FINISHED = "job.finished", "Job finished"
+
+    job = models.ForeignKey(TranslationJob, on_delete=models.CASCADE, related_name="events")
+    seq = models.PositiveIntegerField()
+    type = models.CharField(max_length=32, choices=Type.choices)
+    payload = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["job", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "seq"], name="event_unique_seq_per_job"),
+            models.CheckConstraint(condition=Q(seq__gte=1), name="event_seq_from_one"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Job {self.job_id} #{self.seq} {self.type}"
+
+
+class AuditEntry(models.Model):
+    """One staff action (request, retry, cancel…) from any edge: admin, API or command line.
+
+    Kept `MANGA_AUDIT_RETENTION_DAYS` (DESIGN §10: 30 days); the sweeper removes older entries.
+    """
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # e.g. "job.request", "job.retry_failed", "page.retry", "job.cancel"
+    action = models.CharField(max_length=64)
+    object_type = models.CharField(max_length=64, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    message = models.TextField(blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name_plural = "audit entries"
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.action} {self.object_type} {self.object_id}"

@@ -1,5 +1,11 @@
-"""WebSocket routes. Live job progress (/ws/jobs/<id>/, DESIGN §7) is added here."""
+"""WebSocket routes: live job progress (DESIGN §7)."""
 
 from __future__ import annotations
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from translations.consumers import JobProgressConsumer
+
+websocket_urlpatterns = [
+    path("ws/jobs/<int:job_id>/", JobProgressConsumer.as_asgi()),
+]

@@ -44,7 +44,7 @@ def test_it_refuses_cloudrun_without_url_and_token(settings):
 def test_it_accepts_cloudrun_with_url_and_token(settings):
     settings.MANGA_TRANSLATE_EXECUTION_BACKEND = "cloudrun"
     settings.MANGA_CLOUDRUN_EXEC_URL = "https://compute.example.run.app"
-    settings.MANGA_INTERNAL_API_TOKEN = "token"
+    settings.MANGA_INTERNAL_API_TOKEN = "a-token-of-32-characters-or-so.."
     assert checks.check_execution_backend(None) == []
 
 
@@ -71,6 +71,16 @@ def test_it_refuses_a_task_retry_not_above_the_timeout(settings):
     assert ids(checks.check_task_queue(None)) == ["mangasite.E007"]
 
 
+@pytest.mark.parametrize("attempts", [0, -1, None, True, 1.5])
+def test_it_refuses_unbounded_or_junk_task_attempts(settings, attempts):
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "max_attempts": attempts}
+    assert ids(checks.check_task_queue(None)) == ["mangasite.E009"]
+
+
+def test_it_accepts_the_default_task_queue_settings():
+    assert checks.check_task_queue(None) == []
+
+
 def test_it_refuses_a_data_dir_it_cannot_create(settings, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
@@ -83,3 +93,10 @@ def test_the_checks_run_with_manage_py_check(settings):
     settings.MANGA_DEFAULT_TRANSLATOR = "deepl"
     with pytest.raises(SystemCheckError, match=r"mangasite\.E005"):
         call_command("check")
+
+
+def test_it_refuses_a_token_the_compute_service_would_refuse(settings):
+    settings.MANGA_TRANSLATE_EXECUTION_BACKEND = "cloudrun"
+    settings.MANGA_CLOUDRUN_EXEC_URL = "https://compute.example.run.app"
+    settings.MANGA_INTERNAL_API_TOKEN = "short"
+    assert ids(checks.check_execution_backend(None)) == ["mangasite.E004"]

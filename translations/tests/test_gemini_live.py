@@ -13,7 +13,10 @@ from translations.pipeline.gemini import GeminiTranslator
 from translations.pipeline.gemini_config import GeminiConfig
 from translations.tests.test_pipeline_engine import CJK_FONT, manga_page
 
-pytestmark = pytest.mark.skipif(not os.environ.get("GEMINI_API_KEY"), reason="needs GEMINI_API_KEY (a real API call)")
+pytestmark = [
+    pytest.mark.live,
+    pytest.mark.skipif(not os.environ.get("GEMINI_API_KEY"), reason="needs GEMINI_API_KEY (a real API call)"),
+]
 
 
 def block(block_id: int, text: str, box: Box) -> TextBlock:

@@ -1,0 +1,101 @@
+"""WebSocket `/ws/jobs/<id>/`: a snapshot of the job from the database, then its progress events in order.
+
+Thin on purpose: check the user, then forward rows of `JobEvent`. New rows are read when the
+channel-layer doorbell rings (Redis: workers ring it after each commit) and on a timer
+(`MANGA_PROGRESS_POLL_MS`): in the embedded setup the in-memory layer cannot carry a doorbell
+from a worker process, so the timer is the path; with Redis it only covers a lost doorbell.
+
+A client resumes with `?after=<seq>` (or by sending `{"type": "resume", "after": <seq>}`) and
+gets every event after that seq, without a snapshot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+from django.utils import timezone
+
+from translations.progress import group_name
+from translations.selectors import job_events_after, job_snapshot, job_visible_to
+
+
+class JobProgressConsumer(AsyncJsonWebsocketConsumer):
+    async def connect(self) -> None:
+        self.job_id = int(self.scope["url_route"]["kwargs"]["job_id"])
+        self.sent_seq = 0
+        self.poller: asyncio.Task | None = None
+        self.delivering = asyncio.Lock()
+        user = self.scope.get("user")
+        if user is None or not await database_sync_to_async(job_visible_to)(job_id=self.job_id, user=user):
+            await self.close()  # before accept: the handshake is refused with 403
+            return
+        after = _after(self.scope.get("query_string", b""))
+        if self.channel_layer is not None:
+            await self.channel_layer.group_add(group_name(self.job_id), self.channel_name)
+        await self.accept()
+        if after is None:
+            snapshot = await database_sync_to_async(job_snapshot)(job_id=self.job_id)
+            if snapshot is None:  # deleted a moment ago
+                await self.close(code=4404)
+                return
+            snapshot["ts"] = timezone.now().isoformat()
+            await self.send_json(snapshot)
+            self.sent_seq = snapshot["seq"]
+        else:
+            self.sent_seq = after
+        await self.deliver()
+        self.poller = asyncio.create_task(self.poll())
+
+    async def disconnect(self, code) -> None:
+        if self.poller is not None:
+            self.poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.poller
+        if self.channel_layer is not None:
+            await self.channel_layer.group_discard(group_name(self.job_id), self.channel_name)
+
+    async def receive_json(self, content, **kwargs) -> None:
+        if isinstance(content, dict) and content.get("type") == "resume":
+            try:
+                after = max(int(content.get("after", 0)), 0)
+            except (TypeError, ValueError):
+                await self.send_json({"type": "error", "error": "after must be a sequence number"})
+                return
+            async with self.delivering:
+                self.sent_seq = after
+            await self.deliver()
+
+    async def job_event(self, message: dict) -> None:
+        """The doorbell: new events were committed for this job."""
+        await self.deliver()
+
+    async def poll(self) -> None:
+        interval = settings.MANGA_PROGRESS_POLL_MS / 1000
+        while True:
+            await asyncio.sleep(interval)
+            await self.deliver()
+
+    async def deliver(self) -> None:
+        async with self.delivering:
+            while True:
+                events = await database_sync_to_async(job_events_after)(job_id=self.job_id, after_seq=self.sent_seq)
+                for event in events:
+                    await self.send_json(event)
+                    self.sent_seq = event["seq"]
+                if len(events) < 500:
+                    return
+
+
+def _after(query_string: bytes) -> int | None:
+    values = parse_qs(query_string.decode("latin-1")).get("after")
+    if not values:
+        return None
+    try:
+        return max(int(values[0]), 0)
+    except ValueError:
+        return None

@@ -1,0 +1,326 @@
+"""Where a page is translated (DESIGN §6): in the worker (`local`) or on the compute service (`cloudrun`).
+
+Both take the same `PageWork` and give back the same `PageExecution` (or raise `ExecutorError`);
+the job service decides success, writes the output and records the audit numbers. Every
+request to the compute service goes through `compute_send`, the one chokepoint for it.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import requests
+from django.conf import settings
+
+from translations.models import ExecutionBackend
+
+logger = logging.getLogger(__name__)
+
+StageCallback = Callable[[str], None]
+# Longest Retry-After honoured; a service asking for more is treated as down for this attempt.
+MAX_RETRY_AFTER_SEC = 120.0
+
+
+@dataclass(frozen=True)
+class PageWork:
+    """One page to translate, with everything an executor needs and nothing from the database."""
+
+    image: bytes = field(repr=False)
+    image_name: str  # "007.jpg": logs and the multipart filename
+    source_language: str
+    target_language: str
+    translator: str
+    context_translations: tuple[str, ...] = ()  # previous pages' translations, oldest first, ≤ 3
+    manga_slug: str = ""  # picks the manga's glossary (dict/glossaries/<slug>.json)
+    correlation_id: str = ""  # job-12/page-7/try-1, in every log line of this page
+
+
+@dataclass(frozen=True)
+class PageExecution:
+    image: bytes = field(repr=False)
+    image_format: str  # JPEG, PNG or WEBP
+    report: dict  # PageReport.to_dict()
+    changed: bool  # something was erased or lettered
+    fallback_used: bool = False  # the translator fell back to its fallback model
+    request_bytes: int = 0
+    response_bytes: int = 0
+    remote_elapsed_ms: int = 0
+    translate_elapsed_ms: int = 0
+    transport_attempts: int = 1
+    cold_start: bool = False
+
+
+class ExecutorError(Exception):
+    """A page that could not be translated; `stage` names where, the message says why, for staff.
+
+    The transport numbers of the failed attempts travel along, so the audit counts them too.
+    """
+
+    def __init__(
+        self,
+        stage: str,
+        message: str,
+        *,
+        code: str = "",
+        request_bytes: int = 0,
+        response_bytes: int = 0,
+        remote_elapsed_ms: int = 0,
+        translate_elapsed_ms: int = 0,
+        transport_attempts: int = 1,
+    ) -> None:
+        super().__init__(message)
+        self.stage = stage
+        self.code = code
+        self.request_bytes = request_bytes
+        self.response_bytes = response_bytes
+        self.remote_elapsed_ms = remote_elapsed_ms
+        self.translate_elapsed_ms = translate_elapsed_ms
+        self.transport_attempts = transport_attempts
+
+
+class TranslateExecutor(Protocol):
+    name: str
+
+    def translate_page(self, work: PageWork, *, on_stage: StageCallback) -> PageExecution: ...
+
+
+def get_executor(backend: str) -> TranslateExecutor:
+    """The executor a job's `backend` names, made once per process (after any fork: it is lazy)."""
+    if backend == ExecutionBackend.LOCAL:
+        return _local_executor()
+    if backend == ExecutionBackend.CLOUDRUN:
+        return CloudRunExecutor(
+            url=settings.MANGA_CLOUDRUN_EXEC_URL,
+            token=settings.MANGA_INTERNAL_API_TOKEN,
+            timeout_sec=settings.MANGA_CLOUDRUN_TIMEOUT_SEC,
+            retries=settings.MANGA_CLOUDRUN_EXECUTOR_RETRIES,
+            backoff_ms=settings.MANGA_CLOUDRUN_BACKOFF_MS,
+        )
+    raise ValueError(f"unknown execution backend {backend!r}")
+
+
+@functools.cache
+def _local_executor() -> LocalExecutor:
+    return LocalExecutor(model_dir=Path(settings.MANGA_MODEL_DIR))
+
+
+class LocalExecutor:
+    """Runs the page pipeline in this process. Its models load on the first page, once per process."""
+
+    name = "local"
+
+    def __init__(self, *, model_dir: Path) -> None:
+        self.model_dir = model_dir
+
+    def translate_page(self, work: PageWork, *, on_stage: StageCallback) -> PageExecution:
+        # Imported here: the pipeline pulls in numpy, OpenCV and onnxruntime, which the web process never needs.
+        from translations.pipeline.contracts import PipelineError
+        from translations.pipeline.factory import get_translator, shared_pipeline
+        from translations.pipeline.registry import ModelMissing
+
+        started = time.perf_counter()
+        on_stage("pipeline")
+        try:
+            translator = get_translator(work.translator, **_translator_options(work))
+            outcome = shared_pipeline(str(self.model_dir)).run(
+                work.image,
+                translator=translator,
+                source_language=work.source_language,
+                target_language=work.target_language,
+                context_translations=work.context_translations,
+            )
+        except ModelMissing as exc:
+            raise ExecutorError("models", str(exc), code="models_missing", translate_elapsed_ms=_ms(started)) from None
+        except PipelineError as exc:
+            raise ExecutorError(
+                exc.stage, str(exc), code="pipeline_failed", translate_elapsed_ms=_ms(started)
+            ) from None
+        report = outcome.report.to_dict()
+        return PageExecution(
+            image=outcome.image,
+            image_format=outcome.format,
+            report=report,
+            changed=outcome.changed,
+            fallback_used=_fallback_used(report),
+            translate_elapsed_ms=_ms(started),
+        )
+
+
+def _translator_options(work: PageWork) -> dict:
+    if not work.translator.startswith("gemini"):
+        return {}
+    from translations.pipeline.gemini_config import DEFAULT_DICT_DIR, GeminiConfig
+
+    dict_dir = Path(getattr(settings, "MANGA_DICT_DIR", "") or DEFAULT_DICT_DIR)
+    glossary = dict_dir / "glossaries" / f"{work.manga_slug}.json" if work.manga_slug else None
+    config = GeminiConfig.from_values(
+        lambda name: getattr(settings, name, None), glossary=glossary if glossary and glossary.is_file() else None
+    )
+    return {"gemini": config}
+
+
+def _fallback_used(report: dict) -> bool:
+    # The Gemini translator names why it left its primary model; the compute service reads the same key.
+    return "translator_fallback_reason" in (report.get("models") or {})
+
+
+def _ms(started: float) -> int:
+    return round((time.perf_counter() - started) * 1000)
+
+
+# --- The compute service ---------------------------------------------------------------------
+
+
+@functools.cache
+def _session() -> requests.Session:
+    return requests.Session()
+
+
+def compute_send(request: requests.PreparedRequest, *, timeout: float) -> requests.Response:
+    """The one place a request leaves for the compute service (tests fake this or the server)."""
+    return _session().send(request, timeout=(min(10.0, timeout), timeout), allow_redirects=False)
+
+
+class CloudRunExecutor:
+    """Posts the page to the compute service (compute_service/contract.py) and retries what is retryable.
+
+    Retryable (DESIGN §6): timeouts, connection errors, 408, 429 and 5xx, up to `retries` more
+    tries with exponential backoff and full jitter, or the service's Retry-After when it gives one.
+    Other answers (401, 4xx, a pipeline failure) fail the page at once.
+    """
+
+    name = "cloudrun"
+
+    def __init__(self, *, url: str, token: str, timeout_sec: float, retries: int, backoff_ms: int) -> None:
+        self.url = url
+        self.token = token
+        self.timeout_sec = timeout_sec
+        self.retries = retries
+        self.backoff_ms = backoff_ms
+
+    def translate_page(self, work: PageWork, *, on_stage: StageCallback) -> PageExecution:
+        from compute_service import contract
+
+        page_request = contract.PageRequest(
+            image=work.image,
+            source_language=work.source_language,
+            target_language=work.target_language,
+            translator=work.translator,
+            context_translations=work.context_translations,
+            primary_model=getattr(settings, "GEMINI_MODEL", None) or None,
+            fallback_model=getattr(settings, "GEMINI_FALLBACK_MODEL", None) or None,
+            image_filename=work.image_name,
+        )
+        try:
+            page_request.validate()
+        except contract.ContractError as exc:
+            raise ExecutorError(exc.stage or "request", exc.message, code=exc.code, transport_attempts=0) from None
+        prepared = requests.Request(
+            "POST",
+            self.url.rstrip("/") + contract.TRANSLATE_PATH,
+            headers=contract.request_headers(self.token),
+            **page_request.to_multipart(),
+        ).prepare()
+        body_bytes = len(prepared.body or b"")
+        sent = received = remote_ms = 0
+        started = time.perf_counter()
+        on_stage("remote")
+        for attempt in range(1, self.retries + 2):
+            sent += body_bytes
+            wait: float | None = None
+            try:
+                response = compute_send(prepared, timeout=self.timeout_sec)
+            except requests.Timeout:
+                error = ExecutorError("remote", f"the compute service did not answer within {self.timeout_sec}s")
+                error.code, retryable = "timeout", True
+            except requests.ConnectionError as exc:
+                error = ExecutorError("remote", f"cannot reach the compute service: {_reason(exc)}")
+                error.code, retryable = "connection_error", True
+            else:
+                received += len(response.content)
+                try:
+                    answer = contract.decode_page_response(response.status_code, response.headers, response.content)
+                except contract.ContractError as exc:
+                    remote_ms += _remote_ms(response.headers.get(contract.Header.REMOTE_ELAPSED_MS.value))
+                    error = ExecutorError(
+                        exc.stage or "remote",
+                        f"the compute service answered {exc.status} {exc.code}: {exc.message}",
+                        code=exc.code,
+                    )
+                    retryable, wait = exc.retryable, exc.retry_after
+                else:
+                    remote_ms += answer.meta.remote_elapsed_ms
+                    if answer.meta.failure_stage:
+                        raise ExecutorError(
+                            answer.meta.failure_stage,
+                            "the compute service reported a failure in a successful answer",
+                            code="failure_stage",
+                            request_bytes=sent,
+                            response_bytes=received,
+                            remote_elapsed_ms=remote_ms,
+                            translate_elapsed_ms=_ms(started),
+                            transport_attempts=attempt,
+                        )
+                    return PageExecution(
+                        image=answer.image,
+                        image_format=answer.image_format,
+                        report=answer.report.to_dict(),
+                        changed=None,  # the service does not say; the job service compares bytes
+                        fallback_used=answer.meta.fallback_used,
+                        request_bytes=sent,
+                        response_bytes=received,
+                        remote_elapsed_ms=remote_ms,
+                        translate_elapsed_ms=_ms(started),
+                        transport_attempts=attempt,
+                        cold_start=answer.meta.cold_start,
+                    )
+            error.request_bytes, error.response_bytes = sent, received
+            error.remote_elapsed_ms, error.transport_attempts = remote_ms, attempt
+            if not retryable or attempt > self.retries:
+                error.translate_elapsed_ms = _ms(started)
+                if retryable and attempt > 1:
+                    error.args = (f"{error} (after {attempt} tries)",)
+                raise error
+            delay = self._delay(attempt, wait)
+            logger.warning(
+                "page %s: compute service try %d failed (%s), retrying in %.2fs",
+                work.correlation_id,
+                attempt,
+                error,
+                delay,
+            )
+            _wait(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _delay(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None and retry_after <= MAX_RETRY_AFTER_SEC:
+            return retry_after
+        # Exponential backoff with full jitter: tries from many workers do not arrive in step.
+        ceiling = self.backoff_ms / 1000 * 2 ** (attempt - 1)
+        return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not a secret
+
+
+def _wait(seconds: float) -> None:
+    time.sleep(seconds)
+
+
+def _remote_ms(value: str | None) -> int:
+    try:
+        return int(value or 0)
+    except ValueError:
+        return 0
+
+
+def _reason(exc: Exception) -> str:
+    # requests nests urllib3's reason several levels deep; the innermost says it best ("Connection refused").
+    while exc.args and isinstance(exc.args[0], Exception):
+        exc = exc.args[0]
+    reason = getattr(exc, "reason", None)
+    return str(reason or exc)

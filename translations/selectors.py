@@ -1,0 +1,89 @@
+"""Reads for jobs and progress: queue size, page context, snapshots and missed events."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from translations.models import JobEvent, PageResult, TranslationJob
+from translations.progress import EventMessage, event_message
+
+CONTEXT_PAGES = 3  # DESIGN §5: the previous 3 pages' translations
+
+
+def active_job_count() -> int:
+    return TranslationJob.objects.filter(status__in=TranslationJob.ACTIVE).count()
+
+
+def page_context_translations(*, job_id: int, before_index: int, limit: int = CONTEXT_PAGES) -> tuple[str, ...]:
+    """The translations of the last `limit` succeeded pages of the job before `before_index`, oldest first.
+
+    Read from the stored regions, so a page retried days later gets the context it had.
+    """
+    rows = (
+        PageResult.objects.filter(job_id=job_id, status=PageResult.Status.SUCCEEDED, page__index__lt=before_index)
+        .order_by("-page__index")
+        .values_list("regions", flat=True)[:limit]
+    )
+    texts = []
+    for regions in reversed(list(rows)):
+        lines = [region.get("translation") for region in regions or [] if isinstance(region, dict)]
+        texts.append("\n".join(line for line in lines if line))
+    return tuple(texts)
+
+
+def job_results(*, job_id: int) -> QuerySet[PageResult]:
+    return PageResult.objects.filter(job_id=job_id).select_related("page").order_by("page__index")
+
+
+def job_snapshot(*, job_id: int) -> dict | None:
+    """The job and its pages as they stand, with the seq of the last event they include."""
+    job = TranslationJob.objects.filter(pk=job_id).select_related("chapter__manga").first()
+    if job is None:
+        return None
+    pages = [
+        {
+            "page_result": result.pk,
+            "page": result.page.index,
+            "status": result.status,
+            "attempts": result.attempts,
+            "failure_stage": result.failure_stage,
+            "error": result.error,
+            "output_path": result.output_path,
+        }
+        for result in job_results(job_id=job_id)
+    ]
+    return {
+        "type": "snapshot",
+        "job": job.pk,
+        # Events up to this seq are reflected in the snapshot; live events continue after it.
+        "seq": job.last_event_seq,
+        "data": {
+            "status": job.status,
+            "chapter": str(job.chapter),
+            "target_language": job.target_language,
+            "translator": job.translator,
+            "backend": job.backend,
+            "pages_total": job.pages_total,
+            "pages_succeeded": job.pages_succeeded,
+            "pages_failed": job.pages_failed,
+            "pages_no_text": job.pages_no_text,
+            "transport_ratio": job.transport_ratio,
+            "error": job.error,
+            "pages": pages,
+        },
+    }
+
+
+def job_events_after(*, job_id: int, after_seq: int, limit: int = 500) -> list[EventMessage]:
+    events = JobEvent.objects.filter(job_id=job_id, seq__gt=after_seq).order_by("seq")[:limit]
+    return [event_message(event) for event in events]
+
+
+def job_visible_to(*, job_id: int, user) -> bool:
+    """Staff see every job; anyone else only the jobs they requested."""
+    if not user.is_authenticated:
+        return False
+    jobs = TranslationJob.objects.filter(pk=job_id)
+    if not user.is_staff:
+        jobs = jobs.filter(requested_by=user)
+    return jobs.exists()

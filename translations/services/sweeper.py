@@ -1,0 +1,116 @@
+"""The periodic sweeper (a django-q2 schedule, every minute): recover work whose worker died.
+
+- A running page whose lease ran out (its worker's heartbeat stopped) goes back to pending and
+  its job is queued again; after MANGA_PAGE_MAX_ATTEMPTS such deaths it is failed instead, since
+  the page itself may be what kills the worker (memory, a crash in a native library).
+- An active job with no page running and no task handed to the broker for longer than
+  MANGA_Q_RETRY is queued again: its task was lost (Redis broker, or a cluster killed between
+  pages or before it could finish the job).
+- Audit entries older than MANGA_AUDIT_RETENTION_DAYS are removed.
+
+Re-queueing twice is harmless: pages are claimed with conditional updates.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from translations.models import PageResult, TranslationJob
+from translations.progress import EventType, event_record
+from translations.services.audit import audit_prune
+from translations.services.jobs import job_enqueue, job_refresh_counters
+
+logger = logging.getLogger(__name__)
+
+SWEEP_TASK = "translations.tasks.sweep_jobs"
+SWEEP_SCHEDULE_NAME = "translations: sweep jobs"
+SWEEP_EVERY_MINUTES = 1
+
+Status = PageResult.Status
+
+
+@dataclass
+class SweepReport:
+    requeued_pages: list[int] = field(default_factory=list)
+    failed_pages: list[int] = field(default_factory=list)
+    requeued_jobs: list[int] = field(default_factory=list)
+    audit_pruned: int = 0
+
+
+def jobs_sweep(*, now=None) -> SweepReport:
+    now = now or timezone.now()
+    report = SweepReport()
+    expired = PageResult.objects.filter(
+        Q(lease_expires_at__lt=now) | Q(lease_expires_at__isnull=True),
+        status=Status.RUNNING,
+        job__status__in=TranslationJob.ACTIVE,
+    ).select_related("page")
+    jobs_to_queue: set[int] = set()
+    for result in expired:
+        if _recover_page(result, now=now, report=report):
+            jobs_to_queue.add(result.job_id)
+
+    stall_cutoff = now - timedelta(seconds=settings.Q_CLUSTER["retry"])
+    stalled = (
+        TranslationJob.objects.filter(status__in=TranslationJob.ACTIVE)
+        .filter(Q(enqueued_at__lt=stall_cutoff) | Q(enqueued_at__isnull=True))
+        .exclude(page_results__status=Status.RUNNING)
+        .values_list("pk", flat=True)
+        .distinct()
+    )
+    jobs_to_queue.update(stalled)
+    # A job whose last page was recovered as failed has nothing pending: its task finishes it.
+    for job_id in sorted(jobs_to_queue):
+        job_enqueue(job_id)
+        report.requeued_jobs.append(job_id)
+    report.audit_pruned = audit_prune(now=now)
+    if report.requeued_pages or report.failed_pages or report.requeued_jobs:
+        logger.warning(
+            "sweep: requeued pages=%s failed pages=%s requeued jobs=%s",
+            report.requeued_pages,
+            report.failed_pages,
+            report.requeued_jobs,
+        )
+    return report
+
+
+def _recover_page(result: PageResult, *, now, report: SweepReport) -> bool:
+    with transaction.atomic():
+        TranslationJob.objects.select_for_update().filter(pk=result.job_id).first()
+        # Conditional on the claim we saw: a heartbeat or a finish since then wins.
+        where = {"attempts": result.attempts, "lease_expires_at": result.lease_expires_at}
+        if result.attempts >= settings.MANGA_PAGE_MAX_ATTEMPTS:
+            error = (
+                f"the worker stopped {result.attempts} times while translating this page "
+                "(killed, out of memory, or past the task timeout)"
+            )
+            if not result.move_to(
+                Status.FAILED, where=where, failure_stage="worker", error=error, lease_expires_at=None
+            ):
+                return False
+            job_refresh_counters(job_id=result.job_id)
+            event_record(
+                job_id=result.job_id,
+                type=EventType.PAGE_FAILED,
+                payload={
+                    "page_result": result.pk,
+                    "page": result.page.index,
+                    "failure_stage": "worker",
+                    "error": error,
+                    "attempt": result.attempts,
+                },
+            )
+            report.failed_pages.append(result.pk)
+            return True
+        if not result.move_to(Status.PENDING, where=where, lease_expires_at=None):
+            return False
+        event_record(job_id=result.job_id, type=EventType.JOB_QUEUED, payload={"pages": [result.page.index]})
+        report.requeued_pages.append(result.pk)
+        return True

@@ -1,0 +1,214 @@
+"""The executors: CloudRunExecutor against a local server speaking the compute contract, and the choice by backend."""
+
+from __future__ import annotations
+
+import io
+import socket
+
+import pytest
+from django_q.brokers import get_broker
+from PIL import Image, ImageOps
+
+from compute_service import contract
+from translations import executors, storage
+from translations.executors import CloudRunExecutor, ExecutorError, LocalExecutor, PageWork, get_executor
+from translations.models import TranslationJob
+from translations.services.execution import job_run
+from translations.services.jobs import chapter_request_translation
+from translations.testing.compute_server import ComputeStub
+from translations.tests.job_helpers import make_chapter, page_image
+
+TOKEN = "an internal token"
+
+
+@pytest.fixture
+def sleeps(monkeypatch) -> list[float]:
+    """Backoff waits, recorded instead of slept."""
+    waited: list[float] = []
+    monkeypatch.setattr(executors, "_wait", waited.append)
+    return waited
+
+
+@pytest.fixture
+def stub():
+    with ComputeStub(token=TOKEN) as server:
+        yield server
+
+
+@pytest.fixture
+def cloudrun(settings, stub):
+    settings.MANGA_TRANSLATE_EXECUTION_BACKEND = "cloudrun"
+    settings.MANGA_CLOUDRUN_EXEC_URL = stub.url
+    settings.MANGA_INTERNAL_API_TOKEN = TOKEN
+    settings.MANGA_CLOUDRUN_TIMEOUT_SEC = 1
+    settings.MANGA_CLOUDRUN_EXECUTOR_RETRIES = 2
+    settings.MANGA_CLOUDRUN_BACKOFF_MS = 100
+    return stub
+
+
+def executor_for(url: str, token: str = TOKEN, retries: int = 2) -> CloudRunExecutor:
+    return CloudRunExecutor(url=url, token=token, timeout_sec=1, retries=retries, backoff_ms=100)
+
+
+def work(index: int = 1, context: tuple[str, ...] = ()) -> PageWork:
+    return PageWork(
+        image=page_image(index),
+        image_name=f"{index:03d}.png",
+        source_language="ja",
+        target_language="en",
+        translator="test",
+        context_translations=context,
+        correlation_id=f"test/page-{index}",
+    )
+
+
+def test_the_backend_setting_picks_the_executor(settings):
+    settings.MANGA_CLOUDRUN_EXEC_URL = "https://compute.example"
+    settings.MANGA_INTERNAL_API_TOKEN = TOKEN
+
+    assert isinstance(get_executor("local"), LocalExecutor)
+    assert get_executor("local") is get_executor("local")  # one per process: its models load once
+    cloud = get_executor("cloudrun")
+    assert (cloud.url, cloud.token, cloud.timeout_sec, cloud.retries) == ("https://compute.example", TOKEN, 120, 2)
+    with pytest.raises(ValueError, match="unknown execution backend"):
+        get_executor("gpu-farm")
+
+
+def test_a_page_is_posted_with_the_token_languages_and_context_and_comes_back(stub, sleeps):
+    stages: list[str] = []
+
+    result = executor_for(stub.url).translate_page(work(2, ("page one", "page two")), on_stage=stages.append)
+
+    (sent,) = stub.requests
+    assert sent.token == TOKEN
+    assert sent.request.source_language == "ja"
+    assert sent.request.target_language == "en"
+    assert sent.request.translator == "test"
+    assert sent.request.context_translations == ("page one", "page two")
+    assert sent.request.image == page_image(2)
+    expected = io.BytesIO()
+    ImageOps.invert(Image.open(io.BytesIO(page_image(2))).convert("RGB")).save(expected, format="PNG")
+    assert result.image == expected.getvalue()
+    assert result.image_format == "PNG"
+    assert result.report["regions"][0]["translation"] == "002.png after 2 pages"
+    assert result.request_bytes > len(page_image(2))
+    assert result.response_bytes > len(result.image)
+    assert result.remote_elapsed_ms == 2
+    assert result.transport_attempts == 1
+    assert stages == ["remote"]
+    assert sleeps == []
+
+
+def test_two_503s_are_retried_with_growing_jittered_backoff(stub, sleeps):
+    stub.script["001.png"] = ["503", "503"]
+
+    result = executor_for(stub.url).translate_page(work(), on_stage=lambda stage: None)
+
+    assert [r.step for r in stub.requests] == ["503", "503", "ok"]
+    assert result.transport_attempts == 3
+    first, second = sleeps
+    assert 0.05 <= first <= 0.1
+    assert 0.1 <= second <= 0.2
+    # Every try counts in the audit: three request bodies went out.
+    assert result.request_bytes == 3 * (result.request_bytes // 3)
+
+
+def test_a_retry_after_from_the_service_is_honoured(stub, sleeps):
+    stub.script["001.png"] = ["429:7"]
+
+    executor_for(stub.url).translate_page(work(), on_stage=lambda stage: None)
+
+    assert sleeps == [7.0]
+
+
+def test_a_wrong_token_fails_at_once_without_retries(stub, sleeps):
+    with pytest.raises(ExecutorError) as caught:
+        executor_for(stub.url, token="wrong").translate_page(work(), on_stage=lambda stage: None)
+
+    assert len(stub.requests) == 1
+    assert sleeps == []
+    assert caught.value.code == contract.ErrorCode.UNAUTHORIZED
+    assert str(caught.value) == "the compute service answered 401 unauthorized: wrong or missing X-Internal-Token"
+
+
+def test_a_pipeline_failure_is_not_retried_and_names_its_stage(stub, sleeps):
+    stub.script["001.png"] = ["422"]
+
+    with pytest.raises(ExecutorError) as caught:
+        executor_for(stub.url).translate_page(work(), on_stage=lambda stage: None)
+
+    assert len(stub.requests) == 1
+    assert caught.value.stage == "detect"
+
+
+def test_a_service_that_stays_down_fails_after_the_last_retry(stub, sleeps):
+    stub.default = "503"
+
+    with pytest.raises(ExecutorError) as caught:
+        executor_for(stub.url, retries=1).translate_page(work(), on_stage=lambda stage: None)
+
+    assert len(stub.requests) == 2
+    assert caught.value.transport_attempts == 2
+    assert str(caught.value) == "the compute service answered 503 not_ready: scripted 503 (after 2 tries)"
+
+
+def test_connection_refused_is_retried_then_fails_with_the_reason(sleeps):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again when the block ends: nothing listens there
+
+    with pytest.raises(ExecutorError) as caught:
+        executor_for(f"http://127.0.0.1:{port}").translate_page(work(), on_stage=lambda stage: None)
+
+    assert caught.value.code == "connection_error"
+    assert caught.value.transport_attempts == 3
+    assert len(sleeps) == 2
+    assert "cannot reach the compute service" in str(caught.value)
+    assert "refused" in str(caught.value).lower()
+
+
+def test_a_request_the_contract_refuses_is_never_sent(stub):
+    bad = PageWork(image=b"", image_name="001.png", source_language="ja", target_language="en", translator="test")
+
+    with pytest.raises(ExecutorError, match="the image is empty"):
+        executor_for(stub.url).translate_page(bad, on_stage=lambda stage: None)
+    assert stub.requests == []
+
+
+@pytest.mark.django_db
+def test_a_chapter_on_a_flaky_service_ends_partial_with_exactly_the_right_pages_kept(cloudrun, sleeps):
+    get_broker().purge_queue()
+    cloudrun.script.update({"002.png": ["503", "503"], "003.png": ["slow:2"] * 3, "004.png": ["401"]})
+    job = chapter_request_translation(chapter=make_chapter(5), translator="test", enqueue=False)
+    assert job.backend == "cloudrun"
+
+    job_run(job_id=job.pk)
+
+    job.refresh_from_db()
+    assert job.status == TranslationJob.Status.PARTIAL
+    results = {r.page.index: r for r in job.page_results.select_related("page")}
+    assert {i: r.status for i, r in results.items()} == {
+        1: "succeeded",
+        2: "succeeded",
+        3: "failed",
+        4: "failed",
+        5: "succeeded",
+    }
+    assert results[3].failure_stage == "remote"
+    assert results[3].error == "the compute service did not answer within 1s (after 3 tries)"
+    assert results[4].error == "the compute service answered 401 unauthorized: scripted 401"
+    for index in (1, 2, 5):
+        assert storage.resolve_path(results[index].output_path).exists()
+    assert [r.page for r in cloudrun.requests].count("002.png") == 3
+    assert [r.page for r in cloudrun.requests].count("003.png") == 3
+    assert [r.page for r in cloudrun.requests].count("004.png") == 1
+    # Page 5 came after the failures: its context is the last three pages that succeeded.
+    (last,) = cloudrun.requests_for("005.png")
+    assert last.request.context_translations == ("001.png after 0 pages", "002.png after 1 pages")
+    # Audit: every try of every page counted; the remote time is what the service reported.
+    assert job.request_bytes_total == sum(r.request_bytes for r in results.values())
+    assert results[2].request_bytes > 2 * results[1].request_bytes
+    assert job.remote_elapsed_ms_total == 2 * 3  # the stub reports 2 ms on each of the 3 successes
+    assert job.translate_elapsed_ms_total >= 3000  # three 1-second timeouts
+    assert 0 < job.transport_ratio < 1
+    get_broker().purge_queue()
