@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `make demo`: migrate, make a staff user, import the sample chapter, then run the web
-# server (daphne) and the worker (qcluster) on localhost until Ctrl-C.
+# `make demo`: migrate, make a staff user, import the sample chapter, queue its translation, then
+# run the web server (daphne) and the worker (qcluster) on localhost until Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
@@ -23,6 +23,15 @@ fi
 "$PY" manage.py collectstatic --noinput --verbosity 0
 "$PY" manage.py ensure_staff_user
 "$PY" manage.py import_chapter demo/wikipe-tan --manga "Wikipe-tan" --chapter 1 --lang ja
+# The main job: translate the sample chapter once (gemini_hq with GEMINI_API_KEY, else cleaning mode).
+"$PY" manage.py shell -c '
+from translations.models import Chapter
+from translations.services.jobs import chapter_request_translation, default_translator
+chapter = Chapter.objects.get(manga__slug="wikipe-tan", number=1)
+if not chapter.jobs.exists():
+    job = chapter_request_translation(chapter=chapter, target_language="en")
+    print(f"Queued job {job.pk}: {chapter} with the {default_translator()} translator")
+'
 
 "$PY" manage.py qcluster &
 worker=$!

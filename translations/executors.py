@@ -126,7 +126,6 @@ class LocalExecutor:
         from translations.pipeline.registry import ModelMissing
 
         started = time.perf_counter()
-        on_stage("pipeline")
         try:
             translator = get_translator(work.translator, **_translator_options(work))
             outcome = shared_pipeline(str(self.model_dir)).run(
@@ -135,6 +134,7 @@ class LocalExecutor:
                 source_language=work.source_language,
                 target_language=work.target_language,
                 context_translations=work.context_translations,
+                on_stage=on_stage,
             )
         except ModelMissing as exc:
             raise ExecutorError("models", str(exc), code="models_missing", translate_elapsed_ms=_ms(started)) from None
@@ -156,14 +156,9 @@ class LocalExecutor:
 def _translator_options(work: PageWork) -> dict:
     if not work.translator.startswith("gemini"):
         return {}
-    from translations.pipeline.gemini_config import DEFAULT_DICT_DIR, GeminiConfig
+    from translations.gemini_settings import gemini_config, manga_glossary
 
-    dict_dir = Path(getattr(settings, "MANGA_DICT_DIR", "") or DEFAULT_DICT_DIR)
-    glossary = dict_dir / "glossaries" / f"{work.manga_slug}.json" if work.manga_slug else None
-    config = GeminiConfig.from_values(
-        lambda name: getattr(settings, name, None), glossary=glossary if glossary and glossary.is_file() else None
-    )
-    return {"gemini": config}
+    return {"gemini": gemini_config(glossary=manga_glossary(work.manga_slug))}
 
 
 def _fallback_used(report: dict) -> bool:

@@ -47,7 +47,7 @@ class PageStartedPayload(TypedDict):
 class PageStagePayload(TypedDict):
     page_result: int
     page: int
-    stage: str  # "pipeline" (local), "remote" (compute service), "store"
+    stage: str  # a pipeline stage ("load" … "encode", local), "remote" (compute service), "store"
 
 
 class PageSucceededPayload(TypedDict):

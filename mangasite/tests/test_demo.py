@@ -6,8 +6,10 @@ import os
 import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -38,6 +40,20 @@ def wait_for(url: str, process: subprocess.Popen, timeout: float = 90) -> None:
             pass
         time.sleep(0.5)
     raise AssertionError(f"{url} did not answer within {timeout}s")
+
+
+def wait_for_job(database: Path, timeout: float = 120) -> str:
+    """The demo's job status once it has ended, read from the demo's own SQLite file."""
+    deadline = time.monotonic() + timeout
+    status = "no job"
+    while time.monotonic() < deadline:
+        with closing(sqlite3.connect(database, timeout=10)) as connection:
+            row = connection.execute("SELECT status FROM translations_translationjob").fetchone()
+        status = row[0] if row else "no job"
+        if status not in ("no job", "queued", "running"):
+            break
+        time.sleep(1)
+    return status
 
 
 @pytest.fixture
@@ -108,6 +124,11 @@ def test_staff_log_in_and_see_the_sample_chapter_and_its_pages(demo):
     # The admin's own CSS comes through WhiteNoise, with DEBUG off.
     css = session.get(f"{base}/static/admin/css/base.css", timeout=10)
     assert css.status_code == 200
+
+    # The demo queued the chapter's translation (cleaning mode: no Gemini key here); the worker runs it.
+    assert wait_for_job(tmp_path / "data" / "mangasite.sqlite3") == "success"
+    outputs = sorted(p.name for p in (tmp_path / "data" / "output" / "wikipe-tan" / "1").rglob("*.*"))
+    assert outputs == ["001.jpg", "002.jpg"]
 
     raw = sorted(p.name for p in (tmp_path / "data" / "raw" / "wikipe-tan" / "1").iterdir())
     assert raw == ["001.jpg", "002.jpg"]

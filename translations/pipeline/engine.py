@@ -83,10 +83,12 @@ class PagePipeline:
         context_translations: tuple[str, ...] = (),
         include_sfx: bool = False,
         output_format: str | None = None,
+        on_stage: Callable[[str], None] | None = None,
     ) -> PageOutcome:
-        """`output_format` (JPEG, PNG, WEBP) defaults to the input's format."""
+        """`output_format` (JPEG, PNG, WEBP) defaults to the input's format; `on_stage(name)` is called as
+        each stage starts (live progress)."""
         check_languages(source_language, target_language)
-        timings: dict[str, int] = {}
+        timings = _Timings(on_stage)
         with _stage("load", timings):
             page = load_page(data, max_bytes=self.max_bytes, max_pixels=self.max_pixels)
         image = page.image
@@ -124,7 +126,7 @@ class PagePipeline:
             translator=translator.name,
             mode="translate" if translator.letters else "cleaning",
             regions=[_region(block, texts, flags, font_sizes) for block in blocks],
-            timings_ms=timings,
+            timings_ms=dict(timings),
             models={**self.models, **result.models},
             usage=dict(result.usage),
             frames=page.frames,
@@ -138,7 +140,7 @@ class PagePipeline:
         )
         return PageOutcome(image=encoded, format=fmt, report=report, changed=bool(erase), blocks=blocks)
 
-    def _read(self, image: np.ndarray, language: str, timings: dict[str, int]) -> tuple[TextBlock, ...]:
+    def _read(self, image: np.ndarray, language: str, timings: _Timings) -> tuple[TextBlock, ...]:
         if min(image.shape[:2]) < MIN_TEXT_PAGE_SIDE:
             return ()
         with _stage("detect", timings):
@@ -150,8 +152,18 @@ class PagePipeline:
             return self.grouper(lines, balloons, image=image, rtl=language in RIGHT_TO_LEFT)
 
 
+class _Timings(dict):
+    """Stage name → milliseconds, and who to tell when a stage starts."""
+
+    def __init__(self, on_stage: Callable[[str], None] | None) -> None:
+        super().__init__()
+        self.on_stage = on_stage
+
+
 @contextmanager
-def _stage(name: str, timings: dict[str, int]) -> Iterator[None]:
+def _stage(name: str, timings: _Timings) -> Iterator[None]:
+    if timings.on_stage is not None:
+        timings.on_stage(name)
     started = time.perf_counter()
     try:
         yield

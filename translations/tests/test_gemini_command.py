@@ -10,8 +10,9 @@ from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from translations.management.commands.translate_page import default_translator, gemini_config
+from translations.gemini_settings import gemini_config
 from translations.pipeline import registry
+from translations.services.jobs import default_translator
 from translations.testing.gemini_server import GeminiServer
 from translations.tests.test_pipeline_engine import CJK_FONT, decode, ink_inside, manga_page, png
 
@@ -50,13 +51,13 @@ def test_the_config_is_built_from_settings_and_passed_explicitly(settings, tmp_p
     settings.GEMINI_API_BASE = "http://127.0.0.1:9"
     settings.GEMINI_TIMEOUT_SEC = 12
 
-    config = gemini_config(tmp_path / "glossary.json")
+    config = gemini_config(glossary=tmp_path / "glossary.json")
 
     assert (config.api_key, config.model, config.base_url) == ("settings-key", "gemini-2.5-flash", "http://127.0.0.1:9")
     assert config.timeout_s == 12.0
     assert config.glossary == tmp_path / "glossary.json"
     settings.GEMINI_API_KEY = ""
-    assert gemini_config(None) is None
+    assert gemini_config() is None
 
 
 def test_gemini_hq_letters_the_servers_translations_and_prints_models_and_tokens(

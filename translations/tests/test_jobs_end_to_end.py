@@ -227,19 +227,20 @@ def test_a_chapter_translated_by_the_workers_streams_its_progress_and_ends_in_th
 
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
     kinds = [(e["type"], e["data"].get("page"), e["data"].get("status") or e["data"].get("stage")) for e in events]
+    # The pipeline reports each of its stages as it starts; a page without text skips erasing and lettering.
+    lettered = ("load", "detect", "ocr", "group", "translate", "inpaint", "letter", "encode", "store")
+    blank = ("load", "detect", "ocr", "group", "translate", "encode")
     assert kinds == [
         ("job.queued", None, None),
         ("job.started", None, None),
         ("page.started", 1, None),
-        ("page.stage", 1, "pipeline"),
-        ("page.stage", 1, "store"),
+        *[("page.stage", 1, stage) for stage in lettered],
         ("page.succeeded", 1, "succeeded"),
         ("page.started", 2, None),
-        ("page.stage", 2, "pipeline"),
-        ("page.stage", 2, "store"),
+        *[("page.stage", 2, stage) for stage in lettered],
         ("page.succeeded", 2, "succeeded"),
         ("page.started", 3, None),
-        ("page.stage", 3, "pipeline"),
+        *[("page.stage", 3, stage) for stage in blank],
         ("page.succeeded", 3, "no_text"),
         ("job.finished", None, "success"),
     ]

@@ -172,3 +172,16 @@ def test_a_webtoon_strip_is_read_slice_by_slice(pipeline):
     regions = outcome.report.regions
     assert [region.source_text for region in regions] == ["こんにちは"] * len(tops)
     assert sorted(region.box[1] for region in regions) == [r.box[1] for r in regions]  # top to bottom
+
+
+def test_each_stage_is_announced_as_it_starts(pipeline):
+    started: list[str] = []
+    outcome = pipeline.run(
+        png(manga_page()),
+        translator=get_translator("test"),
+        source_language="ja",
+        target_language="en",
+        on_stage=started.append,
+    )
+    assert started == ["load", "detect", "ocr", "group", "translate", "inpaint", "letter", "encode"]
+    assert list(outcome.report.timings_ms) == started

@@ -12,14 +12,15 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from translations.gemini_settings import gemini_config
 from translations.pipeline.contracts import PipelineError
 from translations.pipeline.debug import overlay
 from translations.pipeline.dictionaries import DictionaryError
 from translations.pipeline.factory import get_translator, shared_pipeline
-from translations.pipeline.gemini_config import GeminiConfig
 from translations.pipeline.languages import SOURCE_LANGUAGES, TARGET_LANGUAGES
 from translations.pipeline.loading import load_page
 from translations.pipeline.registry import ModelMissing
+from translations.services.jobs import default_translator
 
 OUTPUT_SUFFIXES = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP"}
 
@@ -62,7 +63,7 @@ class Command(BaseCommand):
         except OSError as exc:
             raise CommandError(f"cannot read a --context file: {exc.strerror}") from None
         try:
-            translator = get_translator(name, text=options["text"], gemini=gemini_config(options["glossary"]))
+            translator = get_translator(name, text=options["text"], gemini=gemini_config(glossary=options["glossary"]))
             outcome = shared_pipeline(str(settings.MANGA_MODEL_DIR)).run(
                 data,
                 translator=translator,
@@ -95,18 +96,6 @@ class Command(BaseCommand):
             why = "" if settings.GEMINI_API_KEY else " (no GEMINI_API_KEY: set it to translate)"
             self.stdout.write(f"cleaning mode{why}: text erased, nothing lettered, the script is in the report")
         self.stdout.write(describe_models(report["models"], report["usage"]))
-
-
-def default_translator() -> str:
-    configured = getattr(settings, "MANGA_DEFAULT_TRANSLATOR", "")
-    return configured or ("gemini_hq" if settings.GEMINI_API_KEY else "none")
-
-
-def gemini_config(glossary: Path | None) -> GeminiConfig | None:
-    """Settings → the pipeline's explicit Gemini configuration; None without a key (get_translator says why)."""
-    if not settings.GEMINI_API_KEY:
-        return None
-    return GeminiConfig.from_values(lambda name: getattr(settings, name, None), glossary=glossary)
 
 
 def describe_models(models: dict[str, str], usage: dict[str, int]) -> str:

@@ -1,0 +1,22 @@
+"""The Gemini configuration the Django side hands to the pipeline, built from settings in one place."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.conf import settings
+
+from translations.pipeline.gemini_config import GeminiConfig
+
+
+def gemini_config(*, glossary: Path | None = None) -> GeminiConfig | None:
+    """None without GEMINI_API_KEY: `get_translator` then says what to set."""
+    if not settings.GEMINI_API_KEY:
+        return None
+    return GeminiConfig.from_values(lambda name: getattr(settings, name, None), glossary=glossary)
+
+
+def manga_glossary(manga_slug: str) -> Path | None:
+    """`dict/glossaries/<manga-slug>.json` when the manga has one (format: dict/README.md)."""
+    path = Path(settings.MANGA_DICT_DIR) / "glossaries" / f"{manga_slug}.json"
+    return path if manga_slug and path.is_file() else None
