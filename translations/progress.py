@@ -119,6 +119,21 @@ def event_record(*, job_id: int, type: str, payload: Payload) -> JobEvent:
     return event
 
 
+def page_failed_record(result, *, failure_stage: str, error: str) -> JobEvent:
+    """The `page.failed` event of one PageResult (a worker's verdict, or the sweeper giving up)."""
+    return event_record(
+        job_id=result.job_id,
+        type=EventType.PAGE_FAILED,
+        payload={
+            "page_result": result.pk,
+            "page": result.page.index,
+            "failure_stage": failure_stage,
+            "error": error,
+            "attempt": result.attempts,
+        },
+    )
+
+
 def event_message(event: JobEvent) -> EventMessage:
     return {
         "type": event.type,

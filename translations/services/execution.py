@@ -23,7 +23,7 @@ from django.utils import timezone
 from translations import storage
 from translations.executors import ExecutorError, PageExecution, PageWork, TranslateExecutor, get_executor
 from translations.models import PageResult, TranslationJob
-from translations.progress import EventType, event_record
+from translations.progress import EventType, event_record, page_failed_record
 from translations.selectors import page_context_translations
 from translations.services.jobs import job_enqueue, job_finished_payload, job_refresh_counters, output_path_for
 
@@ -270,17 +270,7 @@ def _record(
         if recorded:
             job_refresh_counters(job_id=result.job_id)
             if verdict.status == Status.FAILED:
-                event_record(
-                    job_id=result.job_id,
-                    type=EventType.PAGE_FAILED,
-                    payload={
-                        "page_result": result.pk,
-                        "page": result.page.index,
-                        "failure_stage": verdict.failure_stage,
-                        "error": verdict.error,
-                        "attempt": result.attempts,
-                    },
-                )
+                page_failed_record(result, failure_stage=verdict.failure_stage, error=verdict.error)
             else:
                 event_record(
                     job_id=result.job_id,

@@ -23,7 +23,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from translations.models import PageResult, TranslationJob
-from translations.progress import EventType, event_record
+from translations.progress import EventType, event_record, page_failed_record
 from translations.services.audit import audit_prune
 from translations.services.jobs import job_enqueue, job_refresh_counters
 
@@ -96,17 +96,7 @@ def _recover_page(result: PageResult, *, now, report: SweepReport) -> bool:
             ):
                 return False
             job_refresh_counters(job_id=result.job_id)
-            event_record(
-                job_id=result.job_id,
-                type=EventType.PAGE_FAILED,
-                payload={
-                    "page_result": result.pk,
-                    "page": result.page.index,
-                    "failure_stage": "worker",
-                    "error": error,
-                    "attempt": result.attempts,
-                },
-            )
+            page_failed_record(result, failure_stage="worker", error=error)
             report.failed_pages.append(result.pk)
             return True
         if not result.move_to(Status.PENDING, where=where, lease_expires_at=None):

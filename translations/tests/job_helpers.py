@@ -9,9 +9,9 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from PIL import Image, ImageDraw
 
-from translations import storage
 from translations.executors import ExecutorError, PageExecution, PageWork
-from translations.models import Chapter, Manga, Page
+from translations.models import Chapter, Manga
+from translations.tests.library import store_page
 
 
 def page_image(index: int, *, size: tuple[int, int] = (60, 80)) -> bytes:
@@ -26,19 +26,7 @@ def make_chapter(pages: int = 3, *, slug: str = "blue-sky", number: str = "1", l
     manga, _ = Manga.objects.get_or_create(slug=slug, defaults={"title": slug.title(), "source_language": language})
     chapter = Chapter.objects.create(manga=manga, number=Decimal(number))
     for index in range(1, pages + 1):
-        data = page_image(index)
-        path = storage.page_path(storage.RAW_DIR, manga.slug, chapter.slug, index, "png")
-        storage.write_atomic(path, data)
-        info = storage.validate_image(data)
-        Page.objects.create(
-            chapter=chapter,
-            index=index,
-            image=path,
-            width=info.width,
-            height=info.height,
-            size_bytes=info.size_bytes,
-            sha256=info.sha256,
-        )
+        store_page(chapter, index, page_image(index))
     return chapter
 
 

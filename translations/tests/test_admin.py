@@ -14,6 +14,7 @@ from PIL import Image
 
 from translations import storage
 from translations.models import Chapter, Manga, Page, PageResult, TranslationJob
+from translations.tests.library import store_page
 
 pytestmark = pytest.mark.django_db
 
@@ -45,19 +46,7 @@ def build_library(title: str, *, pages: int = 2, source_language: str = "ja", jo
         translate_elapsed_ms_total=1200,
     )
     for index in range(1, pages + 1):
-        data = jpeg_bytes(60, 90)
-        relative = storage.page_path(storage.RAW_DIR, manga.slug, chapter.slug, index, "jpg")
-        storage.write_atomic(relative, data)
-        info = storage.validate_image(data)
-        page = Page.objects.create(
-            chapter=chapter,
-            index=index,
-            image=relative,
-            width=info.width,
-            height=info.height,
-            size_bytes=info.size_bytes,
-            sha256=info.sha256,
-        )
+        page = store_page(chapter, index, jpeg_bytes(60, 90))
         PageResult.objects.create(
             job=job,
             page=page,

@@ -11,6 +11,7 @@ from PIL import Image
 
 from translations import storage
 from translations.models import Chapter, Manga, Page
+from translations.tests.library import store_page
 
 
 def jpeg_bytes(width: int, height: int) -> bytes:
@@ -23,19 +24,7 @@ def jpeg_bytes(width: int, height: int) -> bytes:
 def page(db) -> Page:
     manga = Manga.objects.create(slug="blue-sky", title="Blue Sky")
     chapter = Chapter.objects.create(manga=manga, number=Decimal("1.5"))
-    data = jpeg_bytes(800, 1200)
-    relative = storage.page_path(storage.RAW_DIR, manga.slug, chapter.slug, 1, "jpg")
-    storage.write_atomic(relative, data)
-    info = storage.validate_image(data)
-    return Page.objects.create(
-        chapter=chapter,
-        index=1,
-        image=relative,
-        width=info.width,
-        height=info.height,
-        size_bytes=info.size_bytes,
-        sha256=info.sha256,
-    )
+    return store_page(chapter, 1, jpeg_bytes(800, 1200))
 
 
 @pytest.fixture

@@ -9,23 +9,13 @@ from PIL import Image
 
 from translations import storage
 from translations.models import Chapter, Manga, Page
+from translations.tests.library import store_page
 
 
 def make_page(chapter: Chapter, index: int) -> Page:
     buffer = io.BytesIO()
     Image.new("L", (30, 40), index * 40).save(buffer, format="JPEG")
-    info = storage.validate_image(buffer.getvalue())
-    relative = storage.page_path(storage.RAW_DIR, chapter.manga.slug, chapter.slug, index, "jpg")
-    storage.write_atomic(relative, buffer.getvalue())
-    return Page.objects.create(
-        chapter=chapter,
-        index=index,
-        image=relative,
-        width=info.width,
-        height=info.height,
-        size_bytes=info.size_bytes,
-        sha256=info.sha256,
-    )
+    return store_page(chapter, index, buffer.getvalue())
 
 
 @pytest.fixture
