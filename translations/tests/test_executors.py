@@ -18,7 +18,7 @@ from translations.services.jobs import chapter_request_translation
 from translations.testing.compute_server import ComputeStub
 from translations.tests.job_helpers import make_chapter, page_image
 
-TOKEN = "an internal token"
+TOKEN = "an internal token 0123456789"
 
 
 @pytest.fixture

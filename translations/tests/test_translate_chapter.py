@@ -13,7 +13,7 @@ from translations.services.jobs import chapter_request_translation
 from translations.testing.compute_server import ComputeStub
 from translations.tests.job_helpers import make_chapter
 
-TOKEN = "command token"
+TOKEN = "command token 0123456789"
 
 
 @pytest.fixture
