@@ -4,17 +4,8 @@ from __future__ import annotations
 
 import pytest
 from django.conf import settings
-from django_q.brokers import get_broker
 from django_q.signing import SignedPackage
 from django_q.tasks import async_task
-
-
-@pytest.fixture
-def broker():
-    broker = get_broker()
-    broker.purge_queue()
-    yield broker
-    broker.purge_queue()
 
 
 @pytest.mark.django_db

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from django_q.brokers import get_broker
 from django_q.signing import SignedPackage
 
 from translations.models import AuditEntry, JobEvent, PageResult, TranslationJob
@@ -22,14 +21,6 @@ pytestmark = pytest.mark.django_db
 
 Status = TranslationJob.Status
 PageStatus = PageResult.Status
-
-
-@pytest.fixture
-def broker():
-    broker = get_broker()
-    broker.purge_queue()
-    yield broker
-    broker.purge_queue()
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from translations.pipeline.contracts import Box, PipelineError, TextLine
+from translations.pipeline.evaluation import edit_distance
 from translations.pipeline.tesseract import TesseractRecognizer
 
 
@@ -44,16 +45,6 @@ def page_with_lines(texts: list[str]) -> tuple[np.ndarray, tuple[TextLine, ...]]
         corners = ((box.x, box.y), (box.right, box.y), (box.right, box.bottom), (box.x, box.bottom))
         lines.append(TextLine(box=box, polygon=corners, vertical=False))
     return np.asarray(page), tuple(lines)
-
-
-def edit_distance(a: str, b: str) -> int:
-    previous = list(range(len(b) + 1))
-    for i, char_a in enumerate(a, start=1):
-        current = [i]
-        for j, char_b in enumerate(b, start=1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char_a != char_b)))
-        previous = current
-    return previous[-1]
 
 
 @needs_tesseract

@@ -7,7 +7,6 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from django_q.brokers import get_broker
 from django_q.models import Schedule
 from django_q.signing import SignedPackage
 
@@ -19,14 +18,6 @@ from translations.tasks import sweep_jobs
 from translations.tests.job_helpers import ScriptedExecutor, make_chapter
 
 Status = PageResult.Status
-
-
-@pytest.fixture
-def broker():
-    broker = get_broker()
-    broker.purge_queue()
-    yield broker
-    broker.purge_queue()
 
 
 def queued_job_ids(broker) -> list[int]:
