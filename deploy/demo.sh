@@ -9,13 +9,11 @@ PORT=${MANGA_DEMO_PORT:-8000}
 export MANGA_DATA_DIR=${MANGA_DATA_DIR:-$PWD/data}
 mkdir -p "$MANGA_DATA_DIR"
 
-# A secret key made once for this install, unless the operator set one.
-if [ -z "${SECRET_KEY:-}${SECRET_KEY_FILE:-}" ]; then
-  key_file="$MANGA_DATA_DIR/secret_key"
-  if [ ! -s "$key_file" ]; then
-    (umask 077 && "$PY" -c "import secrets; print(secrets.token_urlsafe(50))" >"$key_file")
-  fi
-  export SECRET_KEY_FILE="$key_file"
+# A secret key made once for this install, unless the operator set one; settings read
+# data/secret_key by themselves, so later manage.py commands find it too.
+key_file="$MANGA_DATA_DIR/secret_key"
+if [ -z "${SECRET_KEY:-}${SECRET_KEY_FILE:-}" ] && [ ! -s "$key_file" ]; then
+  (umask 077 && "$PY" -c "import secrets; print(secrets.token_urlsafe(50))" >"$key_file")
 fi
 
 "$PY" manage.py check

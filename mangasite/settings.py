@@ -16,15 +16,21 @@ from mangasite.env import env_bool, env_int, env_list, env_secret, env_str
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = env_bool("DEBUG", False)
-# Without SECRET_KEY a placeholder keeps DEBUG and tests running; with DEBUG off the check
-# mangasite.E001 refuses to start on it.
-UNSET_SECRET_KEY = "unset-insecure-secret-key"  # noqa: S105 (a marker, refused by E001)
-SECRET_KEY = env_secret("SECRET_KEY") or UNSET_SECRET_KEY
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 # --- Storage -----------------------------------------------------------------------------
 MANGA_DATA_DIR = Path(env_str("MANGA_DATA_DIR") or BASE_DIR / "data").resolve()
+
+# SECRET_KEY, else the key `make demo` keeps in data/secret_key, else a placeholder that keeps
+# DEBUG and tests running and that the check mangasite.E001 refuses with DEBUG off.
+UNSET_SECRET_KEY = "unset-insecure-secret-key"  # noqa: S105 (a marker, refused by E001)
+_LOCAL_SECRET_KEY = MANGA_DATA_DIR / "secret_key"
+SECRET_KEY = (
+    env_secret("SECRET_KEY")
+    or (_LOCAL_SECRET_KEY.read_text(encoding="utf-8").strip() if _LOCAL_SECRET_KEY.is_file() else "")
+    or UNSET_SECRET_KEY
+)
 MANGA_MAX_IMAGE_BYTES = env_int("MANGA_MAX_IMAGE_BYTES", 50 * 1024 * 1024, minimum=1)
 # 720x14000 webtoon strips are ~10 Mpx; 60 Mpx leaves room and stops decompression bombs.
 MANGA_MAX_IMAGE_PIXELS = env_int("MANGA_MAX_IMAGE_PIXELS", 60_000_000, minimum=1)

@@ -79,6 +79,13 @@ def test_secrets_can_come_from_files(tmp_path):
     assert found["secret_key"] == "from-a-file"
 
 
+def test_the_key_make_demo_keeps_in_the_data_dir_is_used(tmp_path):
+    (tmp_path / "data" / "secret_key").write_text("kept-by-the-demo\n")
+    env = clean_env(tmp_path)
+    env.pop("SECRET_KEY", None)
+    assert probe(env)["secret_key"] == "kept-by-the-demo"
+
+
 def test_a_junk_boolean_stops_the_process_with_the_variable_name(tmp_path):
     result = manage(clean_env(tmp_path, DEBUG="maybe"), "check")
     assert result.returncode != 0
