@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from channels.layers import channel_layers
 from django.conf import settings as django_settings
 from django_q.brokers import get_broker
 
@@ -45,3 +46,15 @@ def broker():
     broker.purge_queue()
     yield broker
     broker.purge_queue()
+
+
+@pytest.fixture(autouse=True)
+def fresh_channel_layer():
+    """A new channel-layer object for every test.
+
+    Each `async_to_sync` in a test runs its own event loop, and a channels-redis layer binds its
+    receive lock to the first loop that receives: a receive left pending by one test would break
+    the next one's ("bound to a different event loop"). Production processes keep one loop.
+    """
+    yield
+    channel_layers.backends.clear()
