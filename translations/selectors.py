@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
+from translations import access
 from translations.models import JobEvent, PageResult, TranslationJob
 from translations.progress import EventMessage, event_message
 
@@ -80,10 +81,6 @@ def job_events_after(*, job_id: int, after_seq: int, limit: int = 500) -> list[E
 
 
 def job_visible_to(*, job_id: int, user) -> bool:
-    """Staff see every job; anyone else only the jobs they requested."""
-    if not user.is_authenticated:
-        return False
-    jobs = TranslationJob.objects.filter(pk=job_id)
-    if not user.is_staff:
-        jobs = jobs.filter(requested_by=user)
-    return jobs.exists()
+    """Whoever may read the job's manga may watch its progress (translations/access.py)."""
+    job = TranslationJob.objects.filter(pk=job_id).select_related("chapter__manga").first()
+    return job is not None and access.can_read(user, job.chapter.manga)
