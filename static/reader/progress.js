@@ -50,6 +50,7 @@
       if (cancel) cancel.hidden = !active;
       const retry = box.querySelector(".job-retry");
       if (retry) retry.hidden = active || failed === 0;
+      box.querySelector(".job-downloads").hidden = active;
     }
 
     function handle(message) {

@@ -103,7 +103,7 @@ def test_staff_actions_refuse_a_get(site, name):
     assert client_for("staff").get(site[name]).status_code == 405
 
 
-@pytest.mark.parametrize("name", STAFF_ACTIONS + ["position"])
+@pytest.mark.parametrize("name", [*STAFF_ACTIONS, "position"])
 def test_every_form_needs_its_csrf_token(site, name):
     client = Client(enforce_csrf_checks=True)
     client.force_login(make_staff())
