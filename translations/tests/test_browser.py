@@ -249,7 +249,9 @@ def test_first_run_upload_translate_and_read_in_the_browser(browser, stacks, tmp
 def test_a_failed_page_is_retried_from_the_reader_and_a_phone_swipes(browser, stacks):
     with ComputeStub(token=TOKEN, script={"002.png": ["422"]}) as stub:
         stack = stacks(
-            MANGA_TRANSLATE_EXECUTION_BACKEND="cloudrun", MANGA_CLOUDRUN_EXEC_URL=stub.url, MANGA_INTERNAL_API_TOKEN=TOKEN
+            MANGA_TRANSLATE_EXECUTION_BACKEND="cloudrun",
+            MANGA_CLOUDRUN_EXEC_URL=stub.url,
+            MANGA_INTERNAL_API_TOKEN=TOKEN,
         )
         base = f"http://127.0.0.1:{stack.port}"
         make_chapter(3)
