@@ -181,7 +181,8 @@ def test_first_run_upload_translate_and_read_in_the_browser(browser, stacks, tmp
     assert (job.translator, job.target_language) == ("test", "en")
     page.wait_for_function("document.querySelector('.job-progress').value === 100", timeout=SLOW)
     assert page.evaluate("window.notReloaded") is True
-    assert page.locator(".job-status").inner_text() == "Translated"
+    # job.finished follows the last page's event.
+    page.wait_for_function("document.querySelector('.job-status').textContent === 'Translated'", timeout=30_000)
     assert page.locator(".job-percent").inner_text() == "100%"
     assert page.get_by_role("button", name="Cancel").is_hidden()
     assert page.get_by_role("button", name="Retry failed pages").is_hidden()
