@@ -49,6 +49,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=4)
     args = parser.parse_args()
+    # A SIGTERM still runs the `finally` below, which stops the servers this started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     scratch = Path(tempfile.mkdtemp(prefix="reader-first-page-"))
     (scratch / "data").mkdir()
     env = {

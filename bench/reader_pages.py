@@ -117,6 +117,8 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args()
+    # A SIGTERM still runs the `finally` below, which stops the servers this started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     scratch = Path(tempfile.mkdtemp(prefix="reader-bench-"))
     env = {
