@@ -9,6 +9,9 @@ from channels.layers import channel_layers
 from django.conf import settings as django_settings
 from django_q.brokers import get_broker
 
+# The pipeline's own tests run in a separate, Django-free invocation (translations/pipeline/tests/pytest.ini).
+collect_ignore = ["translations/pipeline/tests"]
+
 
 def pytest_configure(config) -> None:
     # The SQLite test database is a file under data/, which a fresh checkout does not have yet.
