@@ -42,6 +42,8 @@ MANGA_IMPORT_MAX_BYTES = env_int("MANGA_IMPORT_MAX_BYTES", 2 * 1024**3, minimum=
 MANGA_MODEL_DIR = Path(env_str("MANGA_MODEL_DIR") or BASE_DIR / "data" / "models").resolve()
 
 # --- Translation (read by the checks now, by the pipeline and executors later) ------------
+# Anonymous visitors may read non-private manga (translations/access.py); off by default.
+MANGA_PUBLIC_LIBRARY = env_bool("MANGA_PUBLIC_LIBRARY", False)
 MANGA_DEFAULT_TRANSLATOR = env_str("MANGA_DEFAULT_TRANSLATOR")
 GEMINI_API_KEY = env_secret("GEMINI_API_KEY")
 GEMINI_MODEL = env_str("GEMINI_MODEL", "gemini-3-flash-preview")
