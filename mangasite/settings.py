@@ -57,6 +57,9 @@ MANGA_CLOUDRUN_EXEC_URL = env_str("MANGA_CLOUDRUN_EXEC_URL")
 MANGA_INTERNAL_API_TOKEN = env_secret("MANGA_INTERNAL_API_TOKEN")
 MANGA_CLOUDRUN_TIMEOUT_SEC = env_int("MANGA_CLOUDRUN_TIMEOUT_SEC", 120, minimum=1)
 MANGA_CLOUDRUN_EXECUTOR_RETRIES = env_int("MANGA_CLOUDRUN_EXECUTOR_RETRIES", 2, minimum=0)
+# Retryable compute-service failures are retried for this long (and at least RETRIES times); a cold
+# start takes up to 25 s. A page still failing is tried again by its job after this long again.
+MANGA_CLOUDRUN_RETRY_BUDGET_SEC = env_int("MANGA_CLOUDRUN_RETRY_BUDGET_SEC", 60, minimum=0)
 
 # --- Applications ------------------------------------------------------------------------
 INSTALLED_APPS = [
@@ -68,9 +71,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
+    # Before django_q: its `qcluster` command replaces django-q2's (a stop that finishes the page).
+    "mangasite.apps.MangasiteConfig",
     "django_q",
     "rest_framework",
-    "mangasite.apps.MangasiteConfig",
     "translations",
 ]
 
