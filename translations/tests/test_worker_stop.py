@@ -1,4 +1,4 @@
-"""A SIGTERM to qcluster's whole process group (systemd's and docker's stop) ends the cluster within a page.
+"""A SIGTERM to qcluster's process group (systemd's stop) or its main process (docker's) ends it within a page.
 
 The page in flight is finished (or released), the rest of the job waits in the broker, and a
 restarted cluster completes it: the job ends `success` with every page translated once.
@@ -37,7 +37,8 @@ def group_alive(process) -> bool:
     return False
 
 
-def test_a_group_sigterm_stops_the_cluster_within_a_page_and_the_job_still_succeeds(stack_factory):  # noqa: F811
+@pytest.mark.parametrize("target", ["group", "main process"])
+def test_a_sigterm_stops_the_cluster_within_a_page_and_the_job_still_succeeds(stack_factory, target):  # noqa: F811
     pages = 4
     with ComputeStub(token=TOKEN, default=f"slow:{PAGE_SECONDS}") as stub:
         chapter = make_chapter(pages)
@@ -54,7 +55,10 @@ def test_a_group_sigterm_stops_the_cluster_within_a_page_and_the_job_still_succe
 
         wait_for(page_2_running, 60, "page 2 did not start", stack)
         signalled = time.monotonic()
-        os.killpg(cluster.pid, signal.SIGTERM)  # what systemd (KillMode=control-group) and docker send
+        if target == "group":
+            os.killpg(cluster.pid, signal.SIGTERM)  # systemd (KillMode=control-group)
+        else:
+            os.kill(cluster.pid, signal.SIGTERM)  # docker stop: PID 1 only
         deadline = signalled + PAGE_SECONDS + 8
         while group_alive(cluster) and time.monotonic() < deadline:
             time.sleep(0.1)
