@@ -15,9 +15,9 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from mangasite.startup import refuse_bad_configuration  # noqa: E402
+from mangasite.ws_origin import SameOriginValidator  # noqa: E402
 from translations.routing import websocket_urlpatterns  # noqa: E402
 
 refuse_bad_configuration()
@@ -25,6 +25,6 @@ refuse_bad_configuration()
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

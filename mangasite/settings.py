@@ -57,6 +57,9 @@ MANGA_CLOUDRUN_EXEC_URL = env_str("MANGA_CLOUDRUN_EXEC_URL")
 MANGA_INTERNAL_API_TOKEN = env_secret("MANGA_INTERNAL_API_TOKEN")
 MANGA_CLOUDRUN_TIMEOUT_SEC = env_int("MANGA_CLOUDRUN_TIMEOUT_SEC", 120, minimum=1)
 MANGA_CLOUDRUN_EXECUTOR_RETRIES = env_int("MANGA_CLOUDRUN_EXECUTOR_RETRIES", 2, minimum=0)
+# Retryable compute-service failures are retried for this long (and at least RETRIES times); a cold
+# start takes up to 25 s. A page still failing is tried again by its job after this long again.
+MANGA_CLOUDRUN_RETRY_BUDGET_SEC = env_int("MANGA_CLOUDRUN_RETRY_BUDGET_SEC", 60, minimum=0)
 
 # --- Applications ------------------------------------------------------------------------
 INSTALLED_APPS = [
@@ -68,9 +71,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
+    # Before django_q: its `qcluster` command replaces django-q2's (a stop that finishes the page).
+    "mangasite.apps.MangasiteConfig",
     "django_q",
     "rest_framework",
-    "mangasite.apps.MangasiteConfig",
     "translations",
 ]
 
@@ -141,10 +145,15 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Redis: channel layer and task broker ------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
+    # channels-redis reads with a 5 s blocking BZPOPMIN; redis-py's default 5 s socket timeout cut
+    # that read off and closed every idle progress socket (1011). The socket timeout must exceed it.
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": "mangasite"},
+            "CONFIG": {
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 15, "socket_connect_timeout": 5}],
+                "prefix": "mangasite",
+            },
         }
     }
 else:

@@ -26,6 +26,7 @@ logger = logging.getLogger(__name__)
 StageCallback = Callable[[str], None]
 # Longest Retry-After honoured; a service asking for more is treated as down for this attempt.
 MAX_RETRY_AFTER_SEC = 120.0
+MAX_BACKOFF_SEC = 10.0  # the longest wait of the exponential backoff (a Retry-After may ask for more)
 
 
 @dataclass(frozen=True)
@@ -74,10 +75,14 @@ class ExecutorError(Exception):
         remote_elapsed_ms: int = 0,
         translate_elapsed_ms: int = 0,
         transport_attempts: int = 1,
+        transient: bool = False,
     ) -> None:
         super().__init__(message)
         self.stage = stage
         self.code = code
+        # Retryable failures that outlasted the retry budget (the service down, or cold for long):
+        # worth another try later, by the job, rather than a failed page now.
+        self.transient = transient
         self.request_bytes = request_bytes
         self.response_bytes = response_bytes
         self.remote_elapsed_ms = remote_elapsed_ms
@@ -102,6 +107,7 @@ def get_executor(backend: str) -> TranslateExecutor:
             timeout_sec=settings.MANGA_CLOUDRUN_TIMEOUT_SEC,
             retries=settings.MANGA_CLOUDRUN_EXECUTOR_RETRIES,
             backoff_ms=settings.MANGA_CLOUDRUN_BACKOFF_MS,
+            retry_budget_sec=settings.MANGA_CLOUDRUN_RETRY_BUDGET_SEC,
         )
     raise ValueError(f"unknown execution backend {backend!r}")
 
@@ -186,19 +192,25 @@ def compute_send(request: requests.PreparedRequest, *, timeout: float) -> reques
 class CloudRunExecutor:
     """Posts the page to the compute service (compute_service/contract.py) and retries what is retryable.
 
-    Retryable (DESIGN §6): timeouts, connection errors, 408, 429 and 5xx, up to `retries` more
-    tries with exponential backoff and full jitter, or the service's Retry-After when it gives one.
-    Other answers (401, 4xx, a pipeline failure) fail the page at once.
+    Retryable (DESIGN §6): timeouts, connection errors, 408, 429 and 5xx. They are retried while
+    the next try would start within `retry_budget_sec` of the first (default 60 s: a Cloud Run cold
+    start takes up to 25 s), and at least `retries` times, with exponential backoff and full
+    jitter, or after the service's Retry-After when it gives one. What still fails is raised as
+    `transient`, so the job tries the page again later. Other answers (401, 4xx, a pipeline
+    failure) fail the page at once.
     """
 
     name = "cloudrun"
 
-    def __init__(self, *, url: str, token: str, timeout_sec: float, retries: int, backoff_ms: int) -> None:
+    def __init__(
+        self, *, url: str, token: str, timeout_sec: float, retries: int, backoff_ms: int, retry_budget_sec: float = 60
+    ) -> None:
         self.url = url
         self.token = token
         self.timeout_sec = timeout_sec
         self.retries = retries
         self.backoff_ms = backoff_ms
+        self.retry_budget_sec = retry_budget_sec
 
     def translate_page(self, work: PageWork, *, on_stage: StageCallback) -> PageExecution:
         from compute_service import contract
@@ -226,8 +238,11 @@ class CloudRunExecutor:
         body_bytes = len(prepared.body or b"")
         sent = received = remote_ms = 0
         started = time.perf_counter()
+        first_try = _clock()
         on_stage("remote")
-        for attempt in range(1, self.retries + 2):
+        attempt = 0
+        while True:
+            attempt += 1
             sent += body_bytes
             wait: float | None = None
             try:
@@ -278,12 +293,15 @@ class CloudRunExecutor:
                     )
             error.request_bytes, error.response_bytes = sent, received
             error.remote_elapsed_ms, error.transport_attempts = remote_ms, attempt
-            if not retryable or attempt > self.retries:
-                error.translate_elapsed_ms = _ms(started)
-                if retryable and attempt > 1:
-                    error.args = (f"{error} (after {attempt} tries)",)
-                raise error
             delay = self._delay(attempt, wait)
+            within_budget = _clock() + delay - first_try <= self.retry_budget_sec
+            if not retryable or (attempt > self.retries and not within_budget):
+                error.translate_elapsed_ms = _ms(started)
+                if retryable:
+                    error.transient = True
+                    spent = _clock() - first_try
+                    error.args = (f"{error} (after {attempt} tries in {spent:.0f}s)",)
+                raise error
             logger.warning(
                 "page %s: compute service try %d failed (%s), retrying in %.2fs",
                 work.correlation_id,
@@ -292,14 +310,17 @@ class CloudRunExecutor:
                 delay,
             )
             _wait(delay)
-        raise AssertionError("unreachable")  # pragma: no cover
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None and retry_after <= MAX_RETRY_AFTER_SEC:
             return retry_after
         # Exponential backoff with full jitter: tries from many workers do not arrive in step.
-        ceiling = self.backoff_ms / 1000 * 2 ** (attempt - 1)
+        ceiling = min(self.backoff_ms / 1000 * 2 ** (attempt - 1), MAX_BACKOFF_SEC)
         return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not a secret
+
+
+def _clock() -> float:
+    return time.monotonic()
 
 
 def _wait(seconds: float) -> None:

@@ -80,10 +80,10 @@ def job_events_after(*, job_id: int, after_seq: int, limit: int = 500) -> list[E
 
 
 def job_visible_to(*, job_id: int, user) -> bool:
-    """Staff see every job; anyone else only the jobs they requested."""
-    if not user.is_authenticated:
+    """Who may watch a job: as in the admin, staff with the view permission see every job; others their own."""
+    if not user.is_authenticated or not user.is_active:
         return False
     jobs = TranslationJob.objects.filter(pk=job_id)
-    if not user.is_staff:
+    if not (user.is_staff and user.has_perm("translations.view_translationjob")):
         jobs = jobs.filter(requested_by=user)
     return jobs.exists()

@@ -25,7 +25,14 @@ from translations.executors import ExecutorError, PageExecution, PageWork, Trans
 from translations.models import PageResult, TranslationJob
 from translations.progress import EventType, event_record, page_failed_record
 from translations.selectors import page_context_translations
-from translations.services.jobs import job_enqueue, job_finished_payload, job_refresh_counters, output_path_for
+from translations.services.jobs import (
+    job_enqueue,
+    job_enqueue_later,
+    job_finished_payload,
+    job_refresh_counters,
+    output_path_for,
+)
+from translations.worker_shutdown import stop_requested
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +45,8 @@ class RunEnd(enum.StrEnum):
     INACTIVE = "inactive"  # cancelled, or already finished by another task
     BUSY = "busy"  # another task is translating a page of this job
     SLICED = "sliced"  # this task used its time; the job continues in a new task
+    STOPPING = "stopping"  # the worker was asked to stop; the job continues in a new task
+    DEFERRED = "deferred"  # a page failed for transient reasons; the job continues later (a schedule)
 
 
 def job_slice_seconds() -> float:
@@ -55,6 +64,9 @@ def job_run(*, job_id: int, executor: TranslateExecutor | None = None, slice_sec
         if pages_done and time.monotonic() - started > budget:
             job_enqueue(job_id)
             return RunEnd.SLICED
+        if stop_requested():  # the cluster is stopping (SIGTERM): the page before this one was the last
+            job_enqueue(job_id)
+            return RunEnd.STOPPING
         claim = _claim_next_page(job_id)
         if isinstance(claim, RunEnd):
             return claim
@@ -62,7 +74,9 @@ def job_run(*, job_id: int, executor: TranslateExecutor | None = None, slice_sec
             if _finish_job(job_id):
                 return RunEnd.FINISHED
             continue  # a page was queued again meanwhile
-        page_execute(result=claim, executor=executor or get_executor(claim.job.backend))
+        if page_execute(result=claim, executor=executor or get_executor(claim.job.backend)) == Status.PENDING:
+            job_enqueue_later(job_id, seconds=settings.MANGA_CLOUDRUN_RETRY_BUDGET_SEC)
+            return RunEnd.DEFERRED
         pages_done += 1
 
 
@@ -200,6 +214,9 @@ def page_execute(*, result: PageResult, executor: TranslateExecutor) -> str:
                 correlation_id=correlation,
             )
             verdict, execution, transport = _run_executor(executor, work, result)
+            if _worth_a_later_try(transport, attempt):
+                # The service is down or slow to start past the retry budget: the page waits for its job's next try.
+                verdict = PageVerdict(Status.PENDING, verdict.failure_stage, f"{verdict.error}; tried again later")
         if verdict.status == Status.SUCCEEDED:
             _stage_event(result, "store")
             extension = storage.ALLOWED_FORMATS.get(execution.image_format, "png")
@@ -220,6 +237,11 @@ def page_execute(*, result: PageResult, executor: TranslateExecutor) -> str:
         executor.name,
     )
     return verdict.status
+
+
+def _worth_a_later_try(transport: ExecutorError | PageExecution | None, attempt: int) -> bool:
+    transient = isinstance(transport, ExecutorError) and transport.transient
+    return transient and attempt < settings.MANGA_PAGE_MAX_ATTEMPTS
 
 
 def _run_executor(
@@ -271,6 +293,12 @@ def _record(
             job_refresh_counters(job_id=result.job_id)
             if verdict.status == Status.FAILED:
                 page_failed_record(result, failure_stage=verdict.failure_stage, error=verdict.error)
+            elif verdict.status == Status.PENDING:
+                event_record(
+                    job_id=result.job_id,
+                    type=EventType.JOB_QUEUED,
+                    payload={"pages": [result.page.index], "error": verdict.error},
+                )
             else:
                 event_record(
                     job_id=result.job_id,
