@@ -21,6 +21,7 @@ router.register("pages", PageViewSet, basename="page")
 router.register("jobs", JobViewSet, basename="job")
 
 job_page = "jobs/<int:id>/pages/<int:index>/"
+job_page_image = JobPageViewSet.as_view({"get": "image"}, content_negotiation_class=AnyAccept)
 v1 = [
     *router.urls,
     path(job_page, JobPageViewSet.as_view({"get": "retrieve"}), name="job-page"),

@@ -27,7 +27,7 @@ __all__ = [
     "token_revoke",
 ]
 
-TOKEN_PREFIX = "msk_"
+TOKEN_PREFIX = "msk_"  # noqa: S105 (a marker that tells our tokens apart, not a secret)
 SHOWN_PREFIX_LENGTH = 12  # "msk_" and 8 random characters: enough to tell tokens apart
 
 
