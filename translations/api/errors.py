@@ -11,6 +11,7 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.urls import Resolver404, resolve
 from django.views import defaults
@@ -68,6 +69,7 @@ ERROR_CODES: dict[str, int] = {
     "job_conflict": 409,
     "chapter_busy": 409,
     "job_finished": 409,
+    "request_too_large": 413,
     "unsupported_media_type": 415,
     "throttled": 429,
     "queue_full": 429,
@@ -82,6 +84,9 @@ def error_body(code: str, message: str, details: dict | None = None) -> dict[str
 def api_exception_handler(exc: Exception, context: dict) -> Response:
     """DRF's EXCEPTION_HANDLER: every exception a view raises becomes the one error shape."""
     headers: dict[str, str] = {}
+    if isinstance(exc, RequestDataTooBig | TooManyFieldsSent | TooManyFilesSent):
+        body = error_body("request_too_large", f"The request is too large: {exc}.")
+        return Response(body, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound(str(exc) or "Not found.")
     elif isinstance(exc, DjangoPermissionDenied):

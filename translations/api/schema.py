@@ -15,6 +15,7 @@ _REASONS = {
     403: "Signed in, but staff only (or a missing CSRF token for a session)",
     404: "No such object, or one the caller may not read",
     409: "Conflicts with the object's state",
+    413: "The upload is larger than the server takes",
     415: "Unsupported request body type",
     429: "Rate limit reached or the queue is full; see the Retry-After header",
 }

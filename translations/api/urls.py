@@ -8,6 +8,7 @@ from rest_framework.routers import SimpleRouter
 
 from translations.api import schema  # noqa: F401  (registers the Bearer scheme with drf-spectacular)
 from translations.api.errors import api_not_found
+from translations.api.views import exports
 from translations.api.views.common import AnyAccept
 from translations.api.views.jobs import JobPageViewSet, JobViewSet
 from translations.api.views.library import ChapterViewSet, MangaViewSet, PageViewSet
@@ -31,6 +32,9 @@ v1 = [
         name="job-page-image",
     ),
     path(f"{job_page}retry/", JobPageViewSet.as_view({"post": "retry"}), name="job-page-retry"),
+    path("jobs/<int:id>/script/", exports.ScriptJsonView.as_view(), name="job-script"),
+    path("jobs/<int:id>/script/text/", exports.ScriptTextView.as_view(), name="job-script-text"),
+    path("jobs/<int:id>/cbz/", exports.CbzView.as_view(), name="job-cbz"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery
+from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -13,11 +14,18 @@ from translations import access
 from translations.api import pagination
 from translations.api.errors import ApiError
 from translations.api.schema import IF_NONE_MATCH, IMAGE_TYPES, binary, errors
-from translations.api.serializers import ChapterSerializer, MangaSerializer, MangaWriteSerializer, PageSerializer
+from translations.api.serializers import (
+    ChapterSerializer,
+    ChapterUploadSerializer,
+    MangaSerializer,
+    MangaWriteSerializer,
+    PageSerializer,
+)
 from translations.api.views.common import AnyAccept, ETagMixin, choice_param, int_param, stored_file
 from translations.models import SOURCE_LANGUAGES, Chapter, Language, Manga, Page, PageResult
 from translations.services.audit import audit_record
 from translations.services.chapters import ChapterBusy, chapter_delete
+from translations.services.uploads import import_upload
 
 NOT_MODIFIED = {304: OpenApiResponse(description="Not modified: the If-None-Match ETag is current")}
 
@@ -94,12 +102,23 @@ class MangaViewSet(ETagMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelVie
         parameters=[IF_NONE_MATCH],
         responses={200: ChapterSerializer, **NOT_MODIFIED, **errors(404)},
     ),
+    create=extend_schema(
+        summary="Upload a chapter (staff): page images in reading order, or one .zip / .cbz",
+        description="Checked like `import_chapter`: every page is validated before anything is stored, and a "
+        "refusal (`import_refused`) changes nothing. Uploading the same pages again answers 200 with the chapter.",
+        request={"multipart/form-data": ChapterUploadSerializer},
+        responses={
+            201: ChapterSerializer,
+            200: OpenApiResponse(ChapterSerializer, description="the same pages were uploaded before"),
+            **errors(400, 403, 404, 413, 415),
+        },
+    ),
     destroy=extend_schema(
         summary="Delete a chapter with its pages and finished jobs (staff)",
         responses={204: None, **errors(403, 404, 409)},
     ),
 )
-class ChapterViewSet(ETagMixin, mixins.DestroyModelMixin, viewsets.ReadOnlyModelViewSet):
+class ChapterViewSet(ETagMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.ReadOnlyModelViewSet):
     pagination_class = pagination.ById
     serializer_class = ChapterSerializer
 
@@ -113,6 +132,22 @@ class ChapterViewSet(ETagMixin, mixins.DestroyModelMixin, viewsets.ReadOnlyModel
         if self.request.query_params.get("manga_slug"):
             chapters = chapters.filter(manga__slug=self.request.query_params["manga_slug"])
         return chapters
+
+    def create(self, request, *args, **kwargs) -> Response:
+        upload = ChapterUploadSerializer(data=request.data)
+        upload.is_valid(raise_exception=True)
+        fields = upload.validated_data
+        manga = get_object_or_404(access.readable_manga(request.user), pk=fields["manga"])
+        existed = manga.chapters.filter(number=fields["number"]).exists()
+        chapter = import_upload(
+            manga=manga,
+            number=fields["number"],
+            title=fields["title"],
+            files=fields["files"],
+            requested_by=request.user,
+        )
+        data = ChapterSerializer(self.get_queryset().get(pk=chapter.pk), context={"request": request}).data
+        return Response(data, status=status.HTTP_200_OK if existed else status.HTTP_201_CREATED)
 
     def destroy(self, request, *args, **kwargs) -> Response:
         chapter = self.get_object()
