@@ -241,6 +241,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "translations.api.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Proxies in front that append to X-Forwarded-For (nginx: 1); 0 trusts only the peer address.
+    "NUM_PROXIES": env_int("MANGA_API_TRUSTED_PROXIES", 0, minimum=0),
 }
 # Requests per user / per token / per anonymous address ("N/second|minute|hour|day").
 MANGA_API_THROTTLE_RATES = {

@@ -83,7 +83,9 @@ def test_staff_make_a_token_for_a_user_in_the_admin_and_see_it_once(reader):
     client = signed_in(admin)
 
     response = client.post(
-        "/admin/translations/apitoken/add/", {"user": reader.pk, "name": "from admin", "expires_in_days": ""}, follow=True
+        "/admin/translations/apitoken/add/",
+        {"user": reader.pk, "name": "from admin", "expires_in_days": ""},
+        follow=True,
     )
 
     token = ApiToken.objects.get(user=reader)
