@@ -15,6 +15,7 @@ from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooMany
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.urls import Resolver404, resolve
 from django.views import defaults
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
@@ -135,6 +136,7 @@ def _drf_error(exc: exceptions.APIException, headers: dict[str, str]) -> dict[st
     return error_body(code, str(exc.detail))
 
 
+@csrf_exempt  # the answer is a 404 whatever the method; a CSRF refusal would be an HTML 403
 def api_not_found(request: HttpRequest, unknown: str = "") -> JsonResponse:
     """Unknown paths under /api/: the API's 404, never the site's HTML page."""
     message = f"No API endpoint at {request.path}."

@@ -111,3 +111,17 @@ def test_anonymous_callers_are_throttled_by_address(settings):
 
     assert APIClient().get("/api/v1/manga/").status_code == 200
     assert_error(APIClient().get("/api/v1/manga/"), 429, "throttled")
+
+
+def test_writes_to_unknown_api_paths_are_json_404_not_a_csrf_page(staff):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(staff)
+
+    assert_error(client.post("/api/v1/jobs/0.5/retry/"), 404, "not_found")
+    assert_error(client.delete("/api/v1/chapters/1/pages/"), 404, "not_found")
+
+
+def test_a_cursor_the_api_did_not_hand_out_is_a_400(reader_client):
+    assert_error(reader_client.get("/api/v1/jobs/?cursor=%2C%0B%2F%F3%B9%84%9E6%7D"), 400, "invalid_filter")

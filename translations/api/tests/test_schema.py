@@ -1,4 +1,4 @@
-"""The published OpenAPI schema: served, checked in without drift, every operation's errors documented; the docs page."""
+"""The published OpenAPI schema: served, checked in without drift, errors documented; the docs page."""
 
 from __future__ import annotations
 
