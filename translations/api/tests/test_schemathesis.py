@@ -1,4 +1,4 @@
-"""schemathesis against the served schema on a live server: no 5xx, no response outside the schema, no undocumented status.
+"""schemathesis on a live server: no 5xx, no response outside the schema, no undocumented status code.
 
 Runs the `st` command line (pinned in requirements.lock) against pytest-django's live server (a
 real HTTP server on an ephemeral loopback port, on this setup's database), once with a staff
@@ -23,7 +23,10 @@ from translations.tests.job_helpers import ScriptedExecutor, make_chapter
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "8"))
+EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "6"))
+# The coverage phase (boundary values of every parameter, ~40 s) runs with the staff token, which
+# reaches every operation's body; the reader's run checks the read paths and the 403s by fuzzing.
+PHASES = {"staff": "examples,coverage,fuzzing", "reader": "examples,fuzzing"}
 CHECKS = ",".join(
     [
         "not_a_server_error",
@@ -52,7 +55,9 @@ def generous_throttles(settings):
 
 
 @pytest.mark.parametrize("role", ["staff", "reader"])
-def test_the_api_keeps_to_its_schema_under_fuzzing(role, request, live_server, library, generous_throttles, broker, tmp_path):
+def test_the_api_keeps_to_its_schema_under_fuzzing(
+    role, request, live_server, library, generous_throttles, broker, tmp_path
+):
     user = request.getfixturevalue(role)
     secret = token_create(user=user, name="schemathesis").secret
     command = [
@@ -66,7 +71,7 @@ def test_the_api_keeps_to_its_schema_under_fuzzing(role, request, live_server, l
         "--max-examples",
         str(EXAMPLES),
         "--phases",
-        "examples,coverage,fuzzing",
+        PHASES[role],
         "--seed",
         "12",
         "--workers",
