@@ -143,10 +143,15 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Redis: channel layer and task broker ------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
+    # channels-redis reads with a 5 s blocking BZPOPMIN; redis-py's default 5 s socket timeout cut
+    # that read off and closed every idle progress socket (1011). The socket timeout must exceed it.
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": "mangasite"},
+            "CONFIG": {
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 15, "socket_connect_timeout": 5}],
+                "prefix": "mangasite",
+            },
         }
     }
 else:
