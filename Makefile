@@ -9,7 +9,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 SYSTEM_PACKAGES := tesseract-ocr tesseract-ocr-kor
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: install system-deps models demo test test-pipeline test-embedded test-services lint
+.PHONY: install system-deps models demo test test-pipeline test-embedded test-services lint openapi
 
 $(STAMP): requirements.lock
 	python3 -m venv $(VENV)
@@ -32,6 +32,10 @@ install: $(STAMP) system-deps models
 
 demo: install
 	bash deploy/demo.sh
+
+# The API's published schema (docs/openapi.yaml); a test fails when the code drifts from it.
+openapi: install
+	DEBUG=1 $(PY) manage.py spectacular --validate --fail-on-warn --file docs/openapi.yaml
 
 lint: install
 	$(VENV)/bin/ruff check .

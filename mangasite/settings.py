@@ -75,6 +75,8 @@ INSTALLED_APPS = [
     "mangasite.apps.MangasiteConfig",
     "django_q",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "translations",
 ]
 
@@ -228,9 +230,72 @@ if MANGA_HTTPS:
 # Documented in docs/configuration.md: with HSTS deliberately not forced on subdomains.
 SILENCED_SYSTEM_CHECKS = ["security.W005", "security.W021"]
 
+# --- REST API v1 (docs/api.md) ---------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "translations.api.authentication.BearerTokenAuthentication",
+        "translations.api.authentication.CsrfSessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["translations.api.permissions.ReadersReadStaffWrite"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "translations.api.throttles.AnonymousThrottle",
+        "translations.api.throttles.UserThrottle",
+        "translations.api.throttles.TokenThrottle",
+    ],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "translations.api.errors.api_exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Proxies in front that append to X-Forwarded-For (nginx: 1); 0 trusts only the peer address.
+    "NUM_PROXIES": env_int("MANGA_API_TRUSTED_PROXIES", 0, minimum=0),
 }
+# Requests per user / per token / per anonymous address ("N/second|minute|hour|day").
+MANGA_API_THROTTLE_RATES = {
+    "anon": env_str("MANGA_API_THROTTLE_ANON", "60/minute"),
+    "user": env_str("MANGA_API_THROTTLE_USER", "1200/minute"),
+    "token": env_str("MANGA_API_THROTTLE_TOKEN", "600/minute"),
+}
+# The Retry-After a full queue answers with (429 queue_full).
+MANGA_API_QUEUE_RETRY_AFTER_SEC = env_int("MANGA_API_QUEUE_RETRY_AFTER_SEC", 30, minimum=1)
+# How long a token's last-used time may lag: at most one write per token per interval.
+MANGA_API_TOKEN_TOUCH_SEC = env_int("MANGA_API_TOKEN_TOUCH_SEC", 60, minimum=0)
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Mangasite API",
+    "DESCRIPTION": "The library, translation jobs and their pages, by token. Errors: docs/api.md.",
+    "VERSION": "1.0.0",
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "JobStatusEnum": "translations.models.TranslationJob.Status",
+        "PageResultStatusEnum": "translations.models.PageResult.Status",
+        "LanguageEnum": "translations.models.Language",
+        "TargetLanguageEnum": "translations.pipeline.languages.TARGET_LANGUAGES",
+        "SourceLanguageEnum": "translations.pipeline.languages.SOURCE_LANGUAGES",
+    },
+}
+
+# Throttle counters (and nothing else yet): shared by every web process through Redis when
+# there is one; per process otherwise (docs/api.md, "Throttles").
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "mangasite",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 LOGGING = {
     "version": 1,

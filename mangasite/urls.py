@@ -1,4 +1,4 @@
-"""Top-level URL map: admin, media for signed-in users, health."""
+"""Top-level URL map: admin, media for signed-in users, health, the API."""
 
 from __future__ import annotations
 
@@ -11,4 +11,8 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index"), name="home"),
     path("admin/", admin.site.urls),
     path("", include("translations.urls")),
+    path("", include("translations.api.urls")),
 ]
+
+# JSON under /api/ when something fails outside the API views; Django's page elsewhere.
+handler500 = "translations.api.errors.server_error"

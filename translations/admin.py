@@ -9,7 +9,9 @@ audit log; each action tells the user what happened to every row.
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
+from django import forms
 from django.contrib import admin, messages
 from django.db import models
 from django.db.models import Count, OuterRef, Subquery
@@ -18,7 +20,7 @@ from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.html import format_html
 
-from translations.models import AuditEntry, Chapter, Manga, Page, PageResult, TranslationJob
+from translations.models import ApiToken, AuditEntry, Chapter, Manga, Page, PageResult, TranslationJob
 from translations.services.jobs import (
     JobError,
     chapter_request_translation,
@@ -27,6 +29,7 @@ from translations.services.jobs import (
     job_retry_failed,
     page_retry,
 )
+from translations.services.tokens import token_create, token_revoke
 
 admin.site.site_header = "Mangasite administration"
 admin.site.site_title = "Mangasite"
@@ -379,3 +382,54 @@ class AuditEntryAdmin(HistoryAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # the sweeper prunes entries after MANGA_AUDIT_RETENTION_DAYS; staff do not
+
+
+class ApiTokenAddForm(forms.ModelForm):
+    expires_in_days = forms.IntegerField(
+        min_value=1, max_value=3650, required=False, help_text="Leave empty for a token that does not expire."
+    )
+
+    class Meta:
+        model = ApiToken
+        fields = ["user", "name"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Staff make tokens for any user (the secret is shown once, in the message) and revoke them."""
+
+    list_display = ["prefix", "name", "user", "created_at", "expires_at", "last_used_at", "revoked_at"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["name", "prefix", "user__username"]
+    readonly_fields = ["user", "name", "prefix", "created_at", "expires_at", "last_used_at", "revoked_at"]
+    actions = ["revoke_tokens"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = ApiTokenAddForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj is not None else []
+
+    def get_fields(self, request, obj=None):
+        return ["user", "name", "expires_in_days"] if obj is None else self.readonly_fields
+
+    def save_model(self, request, obj, form, change) -> None:
+        days = form.cleaned_data.get("expires_in_days")
+        issued = token_create(
+            user=form.cleaned_data["user"],
+            name=form.cleaned_data["name"],
+            expires_in=timedelta(days=days) if days else None,
+            created_by=request.user,
+        )
+        obj.pk = issued.token.pk
+        messages.warning(request, f"The new token, shown only this once: {issued.secret}")
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False  # a token is made and revoked, never edited: staff see it read-only
+
+    @admin.action(description="Revoke the selected tokens")
+    def revoke_tokens(self, request, queryset) -> None:
+        revoked = sum(token_revoke(token=token, revoked_by=request.user) for token in queryset.select_related("user"))
+        self.message_user(request, f"{revoked} token(s) revoked.")

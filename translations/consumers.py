@@ -22,6 +22,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.utils import timezone
 
+from translations.api.ws_auth import accepted_subprotocol
 from translations.progress import group_name
 from translations.selectors import job_events_after, job_snapshot, job_visible_to
 
@@ -39,7 +40,7 @@ class JobProgressConsumer(AsyncJsonWebsocketConsumer):
         after = _after(self.scope.get("query_string", b""))
         if self.channel_layer is not None:
             await self.channel_layer.group_add(group_name(self.job_id), self.channel_name)
-        await self.accept()
+        await self.accept(subprotocol=accepted_subprotocol(self.scope))
         if after is None:
             snapshot = await database_sync_to_async(job_snapshot)(job_id=self.job_id)
             if snapshot is None:  # deleted a moment ago
