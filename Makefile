@@ -5,8 +5,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell sha256sum requirements.lock | cut -c1-12)
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/mangasite
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
-# Debian packages the pipeline uses: Tesseract for Korean OCR.
-SYSTEM_PACKAGES := tesseract-ocr tesseract-ocr-kor
+# Debian packages: Tesseract for Korean OCR; chromium for the reader site's browser tests.
+SYSTEM_PACKAGES := tesseract-ocr tesseract-ocr-kor chromium
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 .PHONY: install system-deps models demo test test-pipeline test-embedded test-services lint openapi

@@ -36,6 +36,11 @@ MANGA_MAX_IMAGE_BYTES = env_int("MANGA_MAX_IMAGE_BYTES", 50 * 1024 * 1024, minim
 MANGA_MAX_IMAGE_PIXELS = env_int("MANGA_MAX_IMAGE_PIXELS", 60_000_000, minimum=1)
 MANGA_IMPORT_MAX_FILES = env_int("MANGA_IMPORT_MAX_FILES", 2000, minimum=1)
 MANGA_IMPORT_MAX_BYTES = env_int("MANGA_IMPORT_MAX_BYTES", 2 * 1024**3, minimum=1)
+# A browser upload of page images is one file per page: allow as many as an import.
+DATA_UPLOAD_MAX_NUMBER_FILES = MANGA_IMPORT_MAX_FILES
+# Media answers carry `X-Accel-Redirect: /_protected/<path under MANGA_DATA_DIR>` and no body:
+# nginx serves the file from an `internal` location (deploy/). Off: Django streams the file.
+MANGA_MEDIA_ACCEL_REDIRECT = env_bool("MANGA_MEDIA_ACCEL_REDIRECT", False)
 
 # --- Page pipeline --------------------------------------------------------------------
 # Model weights (manage.py models fetch); shared by every data dir, so not under MANGA_DATA_DIR.
@@ -198,7 +203,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "admin:login"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "library"
+LOGOUT_REDIRECT_URL = "library"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")

@@ -325,13 +325,19 @@ class PageResultAdmin(JobActions, HistoryAdmin):
     list_filter = ("status", "failure_stage", "fallback_used")
     search_fields = ("job__chapter__manga__title",)
     fieldsets = (
-        (None, {"fields": ("job", "page", "status", "attempts", "failure_stage", "error", "output_path")}),
+        (None, {"fields": ("page_view", "job", "page", "status", "attempts", "failure_stage", "error", "output_path")}),
         ("Transport", {"fields": ("request_bytes", "response_bytes", "remote_elapsed_ms", "translate_elapsed_ms")}),
         ("Pipeline", {"fields": ("fallback_used", "models_used_json", "timings_json", "regions_json")}),
         ("Times", {"fields": ("started_at", "finished_at")}),
     )
-    readonly_fields = ("models_used_json", "timings_json", "regions_json")
+    readonly_fields = ("page_view", "models_used_json", "timings_json", "regions_json")
     actions = ("retry_pages",)
+
+    @admin.display(description="page view")
+    def page_view(self, result: PageResult) -> str:
+        # The staff page (translations/views/staff.py): output image, debug overlay and the regions table.
+        url = reverse("page-result", args=[result.pk])
+        return format_html('<a href="{}">Output, debug overlay and regions</a>', url)
 
     @admin.action(description="Retry selected pages", permissions=["run_jobs"])
     def retry_pages(self, request, queryset) -> None:

@@ -131,6 +131,12 @@ class Page(models.Model):
         chapter = self.chapter
         return storage.page_path(storage.THUMB_DIR, chapter.manga.slug, chapter.slug, self.index, "jpg")
 
+    @property
+    def cover_thumbnail(self) -> str:
+        """Relative path of the page's small WebP thumbnail, the library's cover (made on first request)."""
+        chapter = self.chapter
+        return storage.page_path(storage.THUMB_DIR, chapter.manga.slug, chapter.slug, self.index, "webp")
+
 
 class TranslationJob(models.Model):
     """One translation run of one chapter into one language.
@@ -427,3 +433,34 @@ class ApiToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None and not self.is_expired
+
+
+class ReadingPosition(models.Model):
+    """Where a signed-in reader is in one manga: chapter, page and how they read it (remembered server side)."""
+
+    class Mode(models.TextChoices):
+        STRIP = "strip", "Webtoon strip"
+        PAGED = "paged", "Paged"
+
+    class Direction(models.TextChoices):
+        RTL = "rtl", "Right to left"
+        LTR = "ltr", "Left to right"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    manga = models.ForeignKey(Manga, on_delete=models.CASCADE, related_name="reading_positions")
+    chapter = models.ForeignKey(Chapter, on_delete=models.CASCADE, related_name="+")
+    page = models.PositiveIntegerField(default=1, help_text="1-based page index")
+    mode = models.CharField(max_length=8, choices=Mode.choices, default=Mode.PAGED)
+    direction = models.CharField(max_length=8, choices=Direction.choices, default=Direction.RTL)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "manga"], name="position_one_per_user_manga"),
+            models.CheckConstraint(condition=Q(page__gte=1), name="position_page_from_one"),
+        ]
+        indexes = [models.Index(fields=["user", "-updated_at"], name="position_recent_per_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.manga}, chapter {self.chapter.slug} page {self.page}"

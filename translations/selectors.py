@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
+from translations import access
 from translations.models import JobEvent, PageResult, TranslationJob
 from translations.progress import EventMessage, event_message
 
@@ -80,10 +81,11 @@ def job_events_after(*, job_id: int, after_seq: int, limit: int = 500) -> list[E
 
 
 def job_visible_to(*, job_id: int, user) -> bool:
-    """Who may watch a job: as in the admin, staff with the view permission see every job; others their own."""
+    """Who may watch a job: whoever may read its manga (translations/access.py); staff, as in the admin,
+    only with the view permission on jobs."""
     if not user.is_authenticated or not user.is_active:
         return False
-    jobs = TranslationJob.objects.filter(pk=job_id)
-    if not (user.is_staff and user.has_perm("translations.view_translationjob")):
-        jobs = jobs.filter(requested_by=user)
-    return jobs.exists()
+    if user.is_staff and not user.has_perm("translations.view_translationjob"):
+        return False
+    job = TranslationJob.objects.filter(pk=job_id).select_related("chapter__manga").first()
+    return job is not None and access.can_read(user, job.chapter.manga)

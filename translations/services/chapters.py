@@ -1,38 +1,40 @@
-"""Removing a chapter: its pages, its finished jobs and their files, never under a running job."""
+"""Deleting a chapter with its pages, translation runs and files; refused while a job of it runs."""
 
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import ProtectedError
 
 from translations.models import Chapter, TranslationJob
 from translations.services.audit import audit_record
+from translations.services.jobs import JobConflict
 
-__all__ = ["ChapterBusy", "chapter_delete"]
-
-
-class ChapterBusy(Exception):
-    """The chapter has a queued or running job; cancel it first."""
-
-    def __init__(self, message: str, job: TranslationJob) -> None:
-        super().__init__(message)
-        self.job = job
+__all__ = ["chapter_delete"]
 
 
 def chapter_delete(*, chapter: Chapter, requested_by=None) -> None:
-    """Delete the chapter with its pages and finished jobs; files go after commit (translations/signals.py)."""
-    with transaction.atomic():
-        # Locking the chapter's jobs makes a job request for it wait, then fail on the missing chapter.
-        jobs = list(TranslationJob.objects.select_for_update().filter(chapter=chapter))
-        active = next((job for job in jobs if job.status in TranslationJob.ACTIVE), None)
-        if active is not None:
-            raise ChapterBusy(f"{chapter} has an active job ({active.pk}, {active.status}); cancel it first.", active)
-        pages = chapter.pages.count()
-        audit_record(
-            actor=requested_by,
-            action="chapter.delete",
-            obj=chapter,
-            message=f"Deleted {chapter} ({pages} pages, {len(jobs)} finished jobs).",
-            details={"manga": chapter.manga_id, "number": str(chapter.number), "jobs": [job.pk for job in jobs]},
-        )
-        TranslationJob.objects.filter(pk__in=[job.pk for job in jobs]).delete()
-        chapter.delete()
+    """Delete the chapter, its jobs (results, events) and pages; the files go once this commits (signals).
+
+    Raises JobConflict (409) when a job of the chapter is queued or running: cancel it first.
+    """
+    try:
+        with transaction.atomic():
+            jobs = TranslationJob.objects.select_for_update().filter(chapter=chapter)
+            active = next((job for job in jobs if job.status in TranslationJob.ACTIVE), None)
+            if active is not None:
+                raise JobConflict(
+                    f"{chapter} has a {active.status} job ({active.pk}); cancel it or let it finish first.", active
+                )
+            pages = chapter.pages.count()
+            audit_record(
+                actor=requested_by,
+                action="chapter.delete",
+                obj=chapter,
+                message=f"Deleted {chapter} ({pages} pages, {len(jobs)} translation runs).",
+                details={"manga": chapter.manga_id, "chapter": chapter.slug, "pages": pages, "jobs": len(jobs)},
+            )
+            for job in jobs:
+                job.delete()
+            chapter.delete()
+    except ProtectedError as exc:  # a job was requested between the check and the delete
+        raise JobConflict(f"{chapter} got a new translation job meanwhile; try again.") from exc

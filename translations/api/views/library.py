@@ -24,7 +24,8 @@ from translations.api.serializers import (
 from translations.api.views.common import AnyAccept, ETagMixin, choice_param, int_param, stored_file
 from translations.models import SOURCE_LANGUAGES, Chapter, Language, Manga, Page, PageResult
 from translations.services.audit import audit_record
-from translations.services.chapters import ChapterBusy, chapter_delete
+from translations.services.chapters import chapter_delete
+from translations.services.jobs import JobConflict
 from translations.services.uploads import import_upload
 
 NOT_MODIFIED = {304: OpenApiResponse(description="Not modified: the If-None-Match ETag is current")}
@@ -153,9 +154,10 @@ class ChapterViewSet(ETagMixin, mixins.CreateModelMixin, mixins.DestroyModelMixi
         chapter = self.get_object()
         try:
             chapter_delete(chapter=chapter, requested_by=request.user)
-        except ChapterBusy as exc:
+        except JobConflict as exc:
+            active_job = exc.job.pk if exc.job is not None else None
             raise ApiError(
-                status_code=409, code="chapter_busy", message=str(exc), details={"active_job": exc.job.pk}
+                status_code=409, code="chapter_busy", message=str(exc), details={"active_job": active_job}
             ) from None
         return Response(status=status.HTTP_204_NO_CONTENT)
 
