@@ -36,6 +36,9 @@ MANGA_MAX_IMAGE_BYTES = env_int("MANGA_MAX_IMAGE_BYTES", 50 * 1024 * 1024, minim
 MANGA_MAX_IMAGE_PIXELS = env_int("MANGA_MAX_IMAGE_PIXELS", 60_000_000, minimum=1)
 MANGA_IMPORT_MAX_FILES = env_int("MANGA_IMPORT_MAX_FILES", 2000, minimum=1)
 MANGA_IMPORT_MAX_BYTES = env_int("MANGA_IMPORT_MAX_BYTES", 2 * 1024**3, minimum=1)
+# Behind nginx (deploy/nginx/mangasite.conf): media views answer with an X-Accel-Redirect to the
+# internal location /_protected/ instead of streaming the file through Python.
+MANGA_MEDIA_ACCEL_REDIRECT = env_bool("MANGA_MEDIA_ACCEL_REDIRECT", False)
 
 # --- Page pipeline --------------------------------------------------------------------
 # Model weights (manage.py models fetch); shared by every data dir, so not under MANGA_DATA_DIR.
@@ -168,6 +171,12 @@ MANGA_CLOUDRUN_BACKOFF_MS = env_int("MANGA_CLOUDRUN_BACKOFF_MS", 1000, minimum=0
 # workers in the embedded setup, a safety net behind the Redis doorbell otherwise.
 MANGA_PROGRESS_POLL_MS = env_int("MANGA_PROGRESS_POLL_MS", 2000 if REDIS_URL else 200, minimum=20)
 MANGA_AUDIT_RETENTION_DAYS = env_int("MANGA_AUDIT_RETENTION_DAYS", 30, minimum=1)
+
+# --- Operations (docs/operations.md) ------------------------------------------------------
+# A bearer token Prometheus sends to /metrics; staff sessions are let in without it.
+MANGA_METRICS_TOKEN = env_secret("MANGA_METRICS_TOKEN")
+# Compute-service calls (the cold-start, 503, auth-failure and retry figures) are kept this long.
+MANGA_METRICS_RETENTION_DAYS = env_int("MANGA_METRICS_RETENTION_DAYS", 30, minimum=1)
 
 # --- Auth, i18n, static ------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

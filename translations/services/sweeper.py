@@ -6,7 +6,8 @@
 - An active job with no page running and no task handed to the broker for longer than
   MANGA_Q_RETRY is queued again: its task was lost (Redis broker, or a cluster killed between
   pages or before it could finish the job).
-- Audit entries older than MANGA_AUDIT_RETENTION_DAYS are removed.
+- Audit entries older than MANGA_AUDIT_RETENTION_DAYS are removed, compute calls (the metrics'
+  rows) older than MANGA_METRICS_RETENTION_DAYS too.
 
 Re-queueing twice is harmless: pages are claimed with conditional updates.
 """
@@ -26,6 +27,7 @@ from translations.models import PageResult, TranslationJob
 from translations.progress import EventType, event_record, page_failed_record
 from translations.services.audit import audit_prune
 from translations.services.jobs import job_enqueue, job_refresh_counters
+from translations.services.telemetry import compute_calls_prune
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +44,7 @@ class SweepReport:
     failed_pages: list[int] = field(default_factory=list)
     requeued_jobs: list[int] = field(default_factory=list)
     audit_pruned: int = 0
+    compute_calls_pruned: int = 0
 
 
 def jobs_sweep(*, now=None) -> SweepReport:
@@ -71,6 +74,7 @@ def jobs_sweep(*, now=None) -> SweepReport:
         job_enqueue(job_id)
         report.requeued_jobs.append(job_id)
     report.audit_pruned = audit_prune(now=now)
+    report.compute_calls_pruned = compute_calls_prune(now=now)
     if report.requeued_pages or report.failed_pages or report.requeued_jobs:
         logger.warning(
             "sweep: requeued pages=%s failed pages=%s requeued jobs=%s",

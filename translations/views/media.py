@@ -1,10 +1,20 @@
-"""Page images for those allowed to read them (DESIGN §3: never a public mount of data/)."""
+"""Page images for those allowed to read them (DESIGN §3: never a public mount of data/).
+
+The view decides who may see a file; who sends the bytes is a setting. Embedded, Django streams
+them (`FileResponse`). Behind nginx with MANGA_MEDIA_ACCEL_REDIRECT on, the answer is an empty
+response whose `X-Accel-Redirect` names the file under the internal location `/_protected/`
+(`/_protected/raw/…` → data/raw/…, `/_protected/output/…`, `/_protected/thumbs/…`), which nginx
+serves and no client can request directly (deploy/nginx/mangasite.conf).
+"""
 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import NoReturn
+from urllib.parse import quote
 
+from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404
@@ -13,6 +23,17 @@ from translations import access, storage
 from translations.models import Page
 
 logger = logging.getLogger(__name__)
+
+ACCEL_PREFIX = "/_protected/"
+# Content types of the formats storage accepts (storage.ALLOWED_FORMATS); nginx keeps the type of
+# this response for the file it sends, so it must be right here.
+CONTENT_TYPES = {
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "png": "image/png",
+    "webp": "image/webp",
+    "gif": "image/gif",
+}
 
 
 def page_image(request, page_id: int) -> HttpResponse:
@@ -32,7 +53,7 @@ def page_thumbnail(request, page_id: int) -> HttpResponse:
         raise Http404("the page image is missing from storage") from None
     except (storage.StorageError, storage.InvalidImage) as exc:
         _refuse(page, exc)
-    return FileResponse(path.open("rb"), content_type="image/jpeg")
+    return file_response(path)
 
 
 def _readable_page(request, page_id: int) -> Page:
@@ -43,14 +64,25 @@ def _readable_page(request, page_id: int) -> Page:
     return page
 
 
-def _file_response(page: Page) -> FileResponse:
+def _file_response(page: Page) -> HttpResponse:
     try:
         path = storage.resolve_path(page.image)
     except storage.StorageError as exc:
         _refuse(page, exc)
     if not path.is_file():
         raise Http404("the page image is missing from storage")
-    return FileResponse(path.open("rb"))
+    return file_response(path)
+
+
+def file_response(path: Path) -> HttpResponse:
+    """The answer for one stored file, already resolved under the data root and allowed."""
+    content_type = CONTENT_TYPES.get(path.suffix.lstrip(".").lower(), "application/octet-stream")
+    if not settings.MANGA_MEDIA_ACCEL_REDIRECT:
+        return FileResponse(path.open("rb"), content_type=content_type)
+    relative = path.relative_to(Path(settings.MANGA_DATA_DIR).resolve()).as_posix()
+    response = HttpResponse(content_type=content_type)
+    response["X-Accel-Redirect"] = ACCEL_PREFIX + quote(relative)
+    return response
 
 
 def _refuse(page: Page, exc: Exception) -> NoReturn:
