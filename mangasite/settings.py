@@ -209,6 +209,9 @@ MANGA_HTTPS = env_bool("MANGA_HTTPS", False)
 if MANGA_HTTPS:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = True
+    # Health checks (systemd, compose, load balancers) and Prometheus reach the app server directly
+    # over loopback or the private network, not through nginx's TLS.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)

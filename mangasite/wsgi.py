@@ -1,4 +1,5 @@
-"""WSGI entry point, for management tooling only: the site is served over ASGI (asgi.py)."""
+"""WSGI entry point: gunicorn serves HTTP with it in production (deploy/gunicorn.conf.py); WebSockets
+go to daphne with asgi.py."""
 
 import os
 
