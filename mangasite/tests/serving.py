@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import signal
+import socket
 import ssl
 import subprocess
 import sys
@@ -91,10 +91,9 @@ class ServingStack(Stack):
         prefix = self.log_dir / "nginx"
         (prefix / "certs").mkdir(parents=True, exist_ok=True)
         certificate, key = self.certificate, prefix / "certs" / "privkey.pem"
+        openssl = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"]
         subprocess.run(
-            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"]
-            + ["-addext", "subjectAltName=IP:127.0.0.1"]
-            + ["-keyout", str(key), "-out", str(certificate)],
+            [*openssl, "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(certificate)],
             check=True,
             capture_output=True,
         )

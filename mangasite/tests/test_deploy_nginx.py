@@ -113,7 +113,8 @@ def test_images_go_to_readers_only_through_nginx_and_the_data_directory_is_never
     assert signed_in.get(f"{stack.url}/static/admin/css/no-such.css").status_code == 404
 
     # Plain HTTP only redirects to HTTPS.
-    plain = requests.get(f"http://127.0.0.1:{stack.http_port}/media/pages/{page.pk}/image", allow_redirects=False)
+    plain_url = f"http://127.0.0.1:{stack.http_port}/media/pages/{page.pk}/image"
+    plain = requests.get(plain_url, allow_redirects=False, timeout=10)
     assert plain.status_code == 301
     assert plain.headers["Location"] == f"https://127.0.0.1/media/pages/{page.pk}/image"
 
