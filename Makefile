@@ -6,8 +6,8 @@ STAMP := $(VENV)/.installed-$(shell sha256sum requirements.lock | cut -c1-12)
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/mangasite
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 # Debian packages the pipeline uses: Tesseract for Korean OCR; the deploy tests run nginx, promtool
-# (prometheus) and openssl.
-SYSTEM_PACKAGES := tesseract-ocr tesseract-ocr-kor nginx prometheus openssl
+# (prometheus) and openssl; `manage.py backup` runs pg_dump (postgresql-client).
+SYSTEM_PACKAGES := tesseract-ocr tesseract-ocr-kor nginx prometheus openssl postgresql-client
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 .PHONY: install system-deps models demo test test-embedded test-services lint

@@ -8,9 +8,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
     MANGA_DATA_DIR=/var/lib/mangasite/data MANGA_MODEL_DIR=/var/lib/mangasite/models \
     STATIC_ROOT=/opt/mangasite/staticfiles
 
-# Tesseract reads Korean (docs/models.md).
+# Tesseract reads Korean (docs/models.md); pg_dump/pg_restore for manage.py backup/restore (Debian 12: 15).
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        tesseract-ocr tesseract-ocr-kor \
+        tesseract-ocr tesseract-ocr-kor postgresql-client \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /opt/mangasite
