@@ -178,15 +178,20 @@ def _session() -> requests.Session:
     return requests.Session()
 
 
-def compute_send(request: requests.PreparedRequest, *, timeout: float, attempt: int = 1) -> requests.Response:
+def compute_send(
+    request: requests.PreparedRequest, *, timeout: float, attempt: int = 1, record: bool = True
+) -> requests.Response:
     """The one place a request leaves for the compute service (tests fake this or the server).
 
-    Each try is recorded for the metrics (translations/services/telemetry.py).
+    Each try is recorded for the metrics (translations/services/telemetry.py), unless `record` is
+    off: the preflight's probes (compute_check) are not pages.
     """
     from compute_service.contract import Header
     from translations.services.telemetry import compute_call_record
 
     started = time.perf_counter()
+    if not record:
+        return _session().send(request, timeout=(min(10.0, timeout), timeout), allow_redirects=False)
     try:
         response = _session().send(request, timeout=(min(10.0, timeout), timeout), allow_redirects=False)
     except requests.Timeout:
