@@ -5,8 +5,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell sha256sum requirements.lock | cut -c1-12)
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/mangasite
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
-# Debian packages: Tesseract for Korean OCR; chromium for the reader site's browser tests.
-SYSTEM_PACKAGES := tesseract-ocr tesseract-ocr-kor chromium
+# Debian packages: Tesseract for Korean OCR; chromium for the browser tests; the deploy tests run
+# nginx, promtool (prometheus) and openssl; `manage.py backup` runs pg_dump (postgresql-client).
+SYSTEM_PACKAGES := tesseract-ocr tesseract-ocr-kor chromium nginx prometheus openssl postgresql-client
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 .PHONY: install system-deps models demo test test-pipeline test-embedded test-services lint openapi

@@ -196,6 +196,12 @@ MANGA_CLOUDRUN_BACKOFF_MS = env_int("MANGA_CLOUDRUN_BACKOFF_MS", 1000, minimum=0
 MANGA_PROGRESS_POLL_MS = env_int("MANGA_PROGRESS_POLL_MS", 2000 if REDIS_URL else 200, minimum=20)
 MANGA_AUDIT_RETENTION_DAYS = env_int("MANGA_AUDIT_RETENTION_DAYS", 30, minimum=1)
 
+# --- Operations (docs/operations.md) ------------------------------------------------------
+# A bearer token Prometheus sends to /metrics; staff sessions are let in without it.
+MANGA_METRICS_TOKEN = env_secret("MANGA_METRICS_TOKEN")
+# Compute-service calls (the cold-start, 503, auth-failure and retry figures) are kept this long.
+MANGA_METRICS_RETENTION_DAYS = env_int("MANGA_METRICS_RETENTION_DAYS", 30, minimum=1)
+
 # --- Auth, i18n, static ------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -229,6 +235,9 @@ MANGA_HTTPS = env_bool("MANGA_HTTPS", False)
 if MANGA_HTTPS:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = True
+    # Health checks (systemd, compose, load balancers) and Prometheus reach the app server directly
+    # over loopback or the private network, not through nginx's TLS.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)

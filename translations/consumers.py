@@ -25,6 +25,7 @@ from django.utils import timezone
 from translations.api.ws_auth import accepted_subprotocol
 from translations.progress import group_name
 from translations.selectors import job_events_after, job_snapshot, job_visible_to
+from translations.services.telemetry import events_mark_delivered
 
 
 class JobProgressConsumer(AsyncJsonWebsocketConsumer):
@@ -99,6 +100,10 @@ class JobProgressConsumer(AsyncJsonWebsocketConsumer):
                 for event in events:
                     await self.send_json(event)
                     self.sent_seq = event["seq"]
+                if events:  # after the sends: the stamp is for the progress-delay figure, never in its way
+                    await database_sync_to_async(events_mark_delivered)(
+                        job_id=self.job_id, first_seq=events[0]["seq"], last_seq=events[-1]["seq"]
+                    )
                 if len(events) < 500:
                     return
 

@@ -184,9 +184,36 @@ def _session() -> requests.Session:
     return requests.Session()
 
 
-def compute_send(request: requests.PreparedRequest, *, timeout: float) -> requests.Response:
-    """The one place a request leaves for the compute service (tests fake this or the server)."""
-    return _session().send(request, timeout=(min(10.0, timeout), timeout), allow_redirects=False)
+def compute_send(
+    request: requests.PreparedRequest, *, timeout: float, attempt: int = 1, record: bool = True
+) -> requests.Response:
+    """The one place a request leaves for the compute service (tests fake this or the server).
+
+    Each try is recorded for the metrics (translations/services/telemetry.py), unless `record` is
+    off: the preflight's probes (compute_check) are not pages.
+    """
+    from compute_service.contract import Header
+    from translations.services.telemetry import compute_call_record
+
+    started = time.perf_counter()
+    if not record:
+        return _session().send(request, timeout=(min(10.0, timeout), timeout), allow_redirects=False)
+    try:
+        response = _session().send(request, timeout=(min(10.0, timeout), timeout), allow_redirects=False)
+    except requests.Timeout:
+        compute_call_record(outcome="timeout", elapsed_ms=_ms(started), attempt=attempt)
+        raise
+    except requests.ConnectionError:
+        compute_call_record(outcome="connection_error", elapsed_ms=_ms(started), attempt=attempt)
+        raise
+    compute_call_record(
+        outcome="answered",
+        status_code=response.status_code,
+        elapsed_ms=_ms(started),
+        cold_start=response.headers.get(Header.COLD_START.value) == "true",
+        attempt=attempt,
+    )
+    return response
 
 
 class CloudRunExecutor:
@@ -246,7 +273,7 @@ class CloudRunExecutor:
             sent += body_bytes
             wait: float | None = None
             try:
-                response = compute_send(prepared, timeout=self.timeout_sec)
+                response = compute_send(prepared, timeout=self.timeout_sec, attempt=attempt)
             except requests.Timeout:
                 error = ExecutorError("remote", f"the compute service did not answer within {self.timeout_sec}s")
                 error.code, retryable = "timeout", True

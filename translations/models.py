@@ -365,6 +365,8 @@ class JobEvent(models.Model):
     type = models.CharField(max_length=32, choices=Type.choices)
     payload = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # When a progress WebSocket first sent it to a client (the progress-delay figure).
+    delivered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["job", "seq"]
@@ -464,3 +466,40 @@ class ReadingPosition(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.manga}, chapter {self.chapter.slug} page {self.page}"
+
+
+class ComputeCall(models.Model):
+    """One HTTP try to the compute service, as the worker saw it: the source of the cold-start,
+    503, auth-failure and retry figures (/metrics, the staff dashboard).
+
+    Written by `translations.executors.compute_send`; kept MANGA_METRICS_RETENTION_DAYS. Pruned
+    rows leave their counts in `MetricOffset`, so the exported counters never go down.
+    """
+
+    class Outcome(models.TextChoices):
+        ANSWERED = "answered", "Answered"  # any HTTP status, in status_code
+        TIMEOUT = "timeout", "Timed out"
+        CONNECTION_ERROR = "connection_error", "Could not connect"
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices)
+    status_code = models.PositiveSmallIntegerField(default=0, help_text="0 when the service did not answer")
+    elapsed_ms = models.PositiveIntegerField(default=0)
+    cold_start = models.BooleanField(default=False, help_text="the service said this was its first request")
+    attempt = models.PositiveSmallIntegerField(default=1, help_text="1 for a page's first try, 2+ for retries")
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.outcome} {self.status_code} {self.elapsed_ms} ms"
+
+
+class MetricOffset(models.Model):
+    """What pruned rows had added to one exported series (a counter, or a histogram bucket/sum/count)."""
+
+    series = models.CharField(max_length=200, unique=True)
+    value = models.FloatField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.series} += {self.value}"
