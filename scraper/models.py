@@ -15,7 +15,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from translations.models import SOURCE_LANGUAGES, Chapter, Language, TranslationJob
+from translations.models import SOURCE_LANGUAGES, Chapter, Language, TranslationJob, chapter_slug
 
 
 class ErrorCode(models.TextChoices):
@@ -178,7 +178,7 @@ class Download(models.Model):
         indexes = [models.Index(fields=["status", "lease_expires_at"], name="download_status_lease")]
 
     def __str__(self) -> str:
-        return f"Download {self.pk} ({self.manga_title} chapter {self.chapter_number}, {self.status})"
+        return f"Download {self.pk} ({self.manga_title} chapter {chapter_slug(self.chapter_number)}, {self.status})"
 
     def move_to(self, status: str, *, where: dict | None = None, **fields) -> bool:
         sources = DOWNLOAD_TRANSITIONS[status]
