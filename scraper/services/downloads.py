@@ -72,8 +72,12 @@ def download_request(
     translate_to: str = "",
     translator: str = "",
     requested_by=None,
+    enqueue: bool = True,
 ) -> tuple[Download, bool]:
-    """Queue one chapter; returns (download, created). A chapter already queued or running gives that one back."""
+    """Queue one chapter; returns (download, created). A chapter already queued or running gives that one back.
+
+    `enqueue=False` leaves the download for the caller to run (`manage.py scrape download --sync`).
+    """
     for url in (manga_url, chapter.url):
         if url_host(url) != source.host:
             raise DownloadRefused(f"{url} is not on {source.host}, the host of source {source}.")
@@ -113,7 +117,8 @@ def download_request(
                 + (f", then translation into {translate_to}." if translate_to else "."),
                 details={"chapter_url": chapter.url, "translate_to": translate_to},
             )
-            transaction.on_commit(lambda: download_enqueue(download.pk))
+            if enqueue:
+                transaction.on_commit(lambda: download_enqueue(download.pk))
     except IntegrityError:
         # download_one_active_per_chapter decided a race with another request: that one is the answer.
         active = Download.objects.filter(chapter_url=chapter.url, status__in=Download.ACTIVE).first()

@@ -79,7 +79,7 @@ def test_a_repeat_request_returns_the_active_download(site, broker):
 
 def test_a_url_of_another_host_is_refused(site, broker):
     source = make_source(site)
-    with pytest.raises(DownloadRefused, match="is not on 127.0.0.1"):
+    with pytest.raises(DownloadRefused, match=r"is not on 127\.0\.0\.1"):
         download_request(
             source=source,
             manga_url="https://elsewhere.example/manga/x/",
@@ -155,7 +155,8 @@ def test_download_and_translate_chains_a_translation_job(site, broker):
     assert download_run(download_id=download.pk) == Download.Status.SUCCESS
     download.refresh_from_db()
     job = TranslationJob.objects.get(pk=download.translation_job_id)
-    assert (job.chapter_id, job.target_language, job.translator, job.pages_total) == (download.chapter_id, "en", "none", 3)
+    assert (job.chapter_id, job.target_language, job.translator) == (download.chapter_id, "en", "none")
+    assert job.pages_total == 3
     finished = DownloadEvent.objects.get(download=download, type="download.finished")
     assert finished.payload["translation_job"] == job.pk
 
