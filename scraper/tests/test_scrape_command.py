@@ -60,7 +60,7 @@ def test_download_exits_non_zero_unless_every_chapter_was_imported(site):
 
 def test_a_bad_selection_is_refused_with_the_expected_form(site):
     make_source(site)
-    with pytest.raises(CommandError, match="write e.g. 1-3,7"):
+    with pytest.raises(CommandError, match=r"write e\.g\. 1-3,7"):
         run("download", f"{site.url}manga/blue-sky/", "--chapters", "three", "--sync")
 
 
