@@ -1,5 +1,5 @@
 # Two entry points (README): `make demo` runs the site with a sample chapter, `make test` runs
-# lint and the whole suite on both database setups.
+# lint, the Django-free pipeline tests and the whole suite on both database setups.
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell sha256sum requirements.lock | cut -c1-12)
@@ -9,7 +9,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 SYSTEM_PACKAGES := tesseract-ocr tesseract-ocr-kor
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: install system-deps models demo test test-embedded test-services lint
+.PHONY: install system-deps models demo test test-pipeline test-embedded test-services lint
 
 $(STAMP): requirements.lock
 	python3 -m venv $(VENV)
@@ -37,6 +37,10 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# The page pipeline's own tests, without Django (its own pytest.ini; fails if django gets imported).
+test-pipeline: install
+	$(PY) -m pytest -p no:cacheprovider translations/pipeline/tests
+
 # The embedded default: SQLite in data/, django-q2 on the ORM broker, in-memory channel layer.
 test-embedded: install
 	env -u DATABASE_URL -u REDIS_URL $(PY) -m pytest -p no:cacheprovider
@@ -45,4 +49,4 @@ test-embedded: install
 test-services: install
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest -p no:cacheprovider
 
-test: lint test-embedded test-services
+test: lint test-pipeline test-embedded test-services

@@ -186,7 +186,7 @@ def _translator(request: PageRequest):
     gemini = None
     if request.translator.startswith("gemini"):
         from compute_service.config import gemini_values
-        from translations.pipeline.gemini_config import GeminiConfig
+        from translations.pipeline.translators.gemini_config import GeminiConfig
 
         overrides = {"model": request.primary_model, "fallback_model": request.fallback_model}
         gemini = GeminiConfig.from_values(gemini_values(os.environ), **{k: v for k, v in overrides.items() if v})

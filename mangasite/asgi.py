@@ -1,4 +1,9 @@
-"""ASGI entry point: HTTP goes to Django, WebSockets to the Channels consumers."""
+"""ASGI entry point: WebSockets to the Channels consumers (daphne, `/ws/`), HTTP to Django.
+
+In production daphne serves only `/ws/` and gunicorn the HTTP (docs/serving.md); HTTP here keeps
+the embedded setup (`make demo`) one process. Refuses to start on a configuration the system
+checks reject, like wsgi.py.
+"""
 
 import os
 
@@ -12,8 +17,11 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from mangasite.startup import refuse_bad_configuration  # noqa: E402
 from scraper.routing import websocket_urlpatterns as scraper_websocket_urlpatterns  # noqa: E402
 from translations.routing import websocket_urlpatterns  # noqa: E402
+
+refuse_bad_configuration()
 
 application = ProtocolTypeRouter(
     {

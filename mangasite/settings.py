@@ -42,6 +42,8 @@ MANGA_IMPORT_MAX_BYTES = env_int("MANGA_IMPORT_MAX_BYTES", 2 * 1024**3, minimum=
 MANGA_MODEL_DIR = Path(env_str("MANGA_MODEL_DIR") or BASE_DIR / "data" / "models").resolve()
 
 # --- Translation (read by the checks now, by the pipeline and executors later) ------------
+# Anonymous visitors may read non-private manga (translations/access.py); off by default.
+MANGA_PUBLIC_LIBRARY = env_bool("MANGA_PUBLIC_LIBRARY", False)
 MANGA_DEFAULT_TRANSLATOR = env_str("MANGA_DEFAULT_TRANSLATOR")
 GEMINI_API_KEY = env_secret("GEMINI_API_KEY")
 GEMINI_MODEL = env_str("GEMINI_MODEL", "gemini-3-flash-preview")
@@ -105,8 +107,19 @@ TEMPLATES = [
 
 # --- Database ----------------------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL")
+# Each process keeps at most MANGA_DB_POOL_MAX_SIZE PostgreSQL connections, shared by its threads
+# (docs/serving.md sizes it against gunicorn's threads). A persistent connection per thread instead
+# let daphne's per-request threads take every connection the server had.
+MANGA_DB_POOL_MIN_SIZE = env_int("MANGA_DB_POOL_MIN_SIZE", 1, minimum=0)
+MANGA_DB_POOL_MAX_SIZE = env_int("MANGA_DB_POOL_MAX_SIZE", 4, minimum=1)
+MANGA_DB_POOL_TIMEOUT_SEC = env_int("MANGA_DB_POOL_TIMEOUT_SEC", 10, minimum=1)  # wait for a free connection
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": min(MANGA_DB_POOL_MIN_SIZE, MANGA_DB_POOL_MAX_SIZE),
+        "max_size": MANGA_DB_POOL_MAX_SIZE,
+        "timeout": MANGA_DB_POOL_TIMEOUT_SEC,
+    }
 else:
     # Workers and the web process write at once: WAL lets readers run beside a writer,
     # IMMEDIATE takes the write lock up front (no deadlocking read-to-write upgrades) and

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from translations.pipeline.gemini_config import GeminiConfig
+from translations.pipeline.translators.gemini_config import GeminiConfig
 
 
 def gemini_config(*, glossary: Path | None = None) -> GeminiConfig | None:

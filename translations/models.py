@@ -57,6 +57,8 @@ class Manga(models.Model):
     source_url = models.URLField(max_length=500, blank=True)
     # Path relative to MANGA_DATA_DIR, like Page.image.
     cover = models.CharField(max_length=500, blank=True)
+    # Private manga are read by staff only (translations/access.py).
+    private = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -13,8 +13,6 @@ import numpy as np
 from translations.pipeline.contracts import PipelineError, Recognizer, TextLine, Translator
 from translations.pipeline.detection import OnnxDetector
 from translations.pipeline.engine import PagePipeline
-from translations.pipeline.gemini import GeminiTranslator
-from translations.pipeline.gemini_config import GeminiConfig
 from translations.pipeline.grouping import group_lines
 from translations.pipeline.inpainting import BlockEraser
 from translations.pipeline.lettering import BalloonLetterer
@@ -23,7 +21,9 @@ from translations.pipeline.ocr import LANGUAGES as ONNX_OCR_LANGUAGES
 from translations.pipeline.ocr import OnnxRecognizer
 from translations.pipeline.slicing import SlicedDetector
 from translations.pipeline.tesseract import TesseractRecognizer
-from translations.pipeline.translators import CleaningTranslator, FixedTextTranslator
+from translations.pipeline.translators.gemini import GeminiTranslator
+from translations.pipeline.translators.gemini_config import GeminiConfig
+from translations.pipeline.translators.offline import CleaningTranslator, FixedTextTranslator
 
 OFFLINE_TRANSLATORS = ("none", "test")
 

@@ -1,29 +1,31 @@
-"""Page images for signed-in users only (DESIGN §3: never a public mount of data/)."""
+"""Page images for those allowed to read them (DESIGN §3: never a public mount of data/)."""
 
 from __future__ import annotations
 
 import logging
 from typing import NoReturn
 
-from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404
+from django.contrib.auth.views import redirect_to_login
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 
-from translations import storage
+from translations import access, storage
 from translations.models import Page
 
 logger = logging.getLogger(__name__)
 
 
-@login_required
-def page_image(request, page_id: int) -> FileResponse:
-    page = get_object_or_404(Page, pk=page_id)
+def page_image(request, page_id: int) -> HttpResponse:
+    if not access.may_browse(request.user):
+        return redirect_to_login(request.get_full_path())
+    page = _readable_page(request, page_id)
     return _file_response(page)
 
 
-@login_required
-def page_thumbnail(request, page_id: int) -> FileResponse:
-    page = get_object_or_404(Page.objects.select_related("chapter__manga"), pk=page_id)
+def page_thumbnail(request, page_id: int) -> HttpResponse:
+    if not access.may_browse(request.user):
+        return redirect_to_login(request.get_full_path())
+    page = _readable_page(request, page_id)
     try:
         path = storage.ensure_thumbnail(page.image, page.thumbnail)
     except FileNotFoundError:
@@ -31,6 +33,14 @@ def page_thumbnail(request, page_id: int) -> FileResponse:
     except (storage.StorageError, storage.InvalidImage) as exc:
         _refuse(page, exc)
     return FileResponse(path.open("rb"), content_type="image/jpeg")
+
+
+def _readable_page(request, page_id: int) -> Page:
+    # A page of a manga the visitor may not read answers like a page that does not exist.
+    page = get_object_or_404(Page.objects.select_related("chapter__manga"), pk=page_id)
+    if not access.can_read(request.user, page.chapter.manga):
+        raise Http404("no such page")
+    return page
 
 
 def _file_response(page: Page) -> FileResponse:

@@ -15,11 +15,11 @@ from django.core.management.base import BaseCommand, CommandError
 from translations.gemini_settings import gemini_config
 from translations.pipeline.contracts import PipelineError
 from translations.pipeline.debug import overlay
-from translations.pipeline.dictionaries import DictionaryError
 from translations.pipeline.factory import get_translator, shared_pipeline
 from translations.pipeline.languages import SOURCE_LANGUAGES, TARGET_LANGUAGES
 from translations.pipeline.loading import load_page
 from translations.pipeline.registry import ModelMissing
+from translations.pipeline.translators.dictionaries import DictionaryError
 from translations.services.jobs import default_translator
 
 OUTPUT_SUFFIXES = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP"}

@@ -10,7 +10,7 @@ DEFAULT_MODEL = "gemini-3-flash-preview"
 DEFAULT_FALLBACK_MODEL = "gemini-2.5-flash"
 # Retired or renamed models, mapped to what serves their role today; the one place names are normalised.
 MODEL_ALIASES = {"gemini-2.0-flash": "gemini-2.5-flash"}
-DEFAULT_DICT_DIR = Path(__file__).resolve().parents[2] / "dict"
+DEFAULT_DICT_DIR = Path(__file__).resolve().parents[3] / "dict"
 
 
 def normalise_model(name: str | None, default: str | None = DEFAULT_MODEL) -> str | None:

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import numpy as np
 import pytest
-from django.conf import settings
 from PIL import Image, ImageDraw, ImageFont
 
 from translations.pipeline import registry
 from translations.pipeline.contracts import PipelineError, TranslationRequest, TranslationResult
 from translations.pipeline.factory import build_pipeline, get_translator
+from translations.pipeline.tests.paths import FONTS, model_dir
 
-FONTS = Path(settings.BASE_DIR) / "fonts"
 CJK_FONT = FONTS / "NotoSansCJKjp-Regular-subset.otf"
 
 
@@ -23,13 +21,13 @@ def pipeline():
     missing = [
         spec.name
         for spec in registry.default_manifest().values()
-        if not spec.optional and registry.state_of(spec, settings.MANGA_MODEL_DIR) is not registry.ModelState.PRESENT
+        if not spec.optional and registry.state_of(spec, model_dir()) is not registry.ModelState.PRESENT
     ]
     if missing:
         pytest.skip(f"models not fetched ({', '.join(missing)}): run `python manage.py models fetch`")
     if not CJK_FONT.is_file():
         pytest.skip(f"bundled font {CJK_FONT} is absent")
-    return build_pipeline(settings.MANGA_MODEL_DIR)
+    return build_pipeline(model_dir())
 
 
 def png(image: Image.Image) -> bytes:

@@ -14,7 +14,7 @@ from google.genai import types
 from PIL import Image, ImageDraw, ImageFont
 
 from translations.pipeline.contracts import TextBlock
-from translations.pipeline.dictionaries import Glossary
+from translations.pipeline.translators.dictionaries import Glossary
 
 LANGUAGE_NAMES = {
     "ja": "Japanese",

@@ -10,7 +10,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from django.core.management import CommandError, call_command
 
 from translations.pipeline import registry
 from translations.pipeline.registry import FetchRefused, ModelMissing, ModelSpec, UrlSource, WheelSource
@@ -181,18 +180,3 @@ def test_onnx_threads_come_from_the_environment(monkeypatch):
         registry.onnx_threads()
     monkeypatch.delenv("MANGA_ONNX_THREADS")
     assert registry.onnx_threads() >= 1
-
-
-def test_the_command_lists_and_verify_fails_on_missing_models(tmp_path, settings, capsys):
-    settings.MANGA_MODEL_DIR = tmp_path
-
-    call_command("models", "list")
-    listing = capsys.readouterr().out
-    assert "ppocr-v6-rec-small\t21234383\trequired\tmissing\trapidocr==3.10.0:" in listing
-
-    with pytest.raises(CommandError, match=r"missing or bad: .*run `python manage\.py models fetch`"):
-        call_command("models", "verify")
-    with pytest.raises(CommandError, match="unknown model"):
-        call_command("models", "fetch", "no-such-model")
-    with pytest.raises(CommandError, match="refusing to download it unverified"):
-        call_command("models", "fetch", "manga-ocr")

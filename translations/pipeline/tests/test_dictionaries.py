@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from translations.pipeline.dictionaries import DictionaryError, Glossary, ReplacementDict
-from translations.pipeline.gemini_config import DEFAULT_DICT_DIR
+from translations.pipeline.translators.dictionaries import DictionaryError, Glossary, ReplacementDict
+from translations.pipeline.translators.gemini_config import DEFAULT_DICT_DIR
 
 
 def test_rules_apply_in_file_order_and_comments_are_ignored():

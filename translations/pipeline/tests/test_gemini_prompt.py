@@ -8,8 +8,8 @@ import numpy as np
 from PIL import Image
 
 from translations.pipeline.contracts import Box, TextBlock, TextLine
-from translations.pipeline.dictionaries import Glossary
-from translations.pipeline.gemini_prompt import (
+from translations.pipeline.translators.dictionaries import Glossary
+from translations.pipeline.translators.gemini_prompt import (
     MAX_SIDE,
     SEGMENT_RATIO,
     page_images,

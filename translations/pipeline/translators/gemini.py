@@ -15,8 +15,8 @@ from collections.abc import Callable
 from google.genai import types
 
 from translations.pipeline.contracts import Flag, PipelineError, TranslationRequest, TranslationResult
-from translations.pipeline.dictionaries import Glossary, ReplacementDict
-from translations.pipeline.gemini_client import (
+from translations.pipeline.translators.dictionaries import Glossary, ReplacementDict
+from translations.pipeline.translators.gemini_client import (
     GeminiClient,
     GeminiRequestError,
     GeminiUnavailable,
@@ -24,8 +24,8 @@ from translations.pipeline.gemini_client import (
     Reply,
     RequestRecord,
 )
-from translations.pipeline.gemini_config import GeminiConfig
-from translations.pipeline.gemini_prompt import (
+from translations.pipeline.translators.gemini_config import GeminiConfig
+from translations.pipeline.translators.gemini_prompt import (
     PageImage,
     page_images,
     page_parts,

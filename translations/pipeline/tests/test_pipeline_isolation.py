@@ -7,11 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 PROBE = """
 import importlib, pkgutil, sys
 import translations.pipeline as pipeline
-names = [m.name for m in pkgutil.iter_modules(pipeline.__path__, "translations.pipeline.")]
+names = [m.name for m in pkgutil.walk_packages(pipeline.__path__, "translations.pipeline.") if ".tests" not in m.name]
 for name in names:
     importlib.import_module(name)
 leaked = sorted(m for m in sys.modules if m.split(".")[0] in ("django", "django_q", "rest_framework", "channels"))

@@ -10,9 +10,9 @@ import pytest
 from PIL import Image
 
 from translations.pipeline.contracts import Box, Flag, PipelineError, TextBlock, TextLine, TranslationRequest
-from translations.pipeline.gemini import GeminiTranslator
-from translations.pipeline.gemini_config import DEFAULT_DICT_DIR, GeminiConfig
-from translations.pipeline.gemini_prompt import response_schema
+from translations.pipeline.translators.gemini import GeminiTranslator
+from translations.pipeline.translators.gemini_config import DEFAULT_DICT_DIR, GeminiConfig
+from translations.pipeline.translators.gemini_prompt import response_schema
 from translations.testing.gemini_server import GeminiServer
 
 PRIMARY = "gemini-3-flash-preview"
@@ -270,7 +270,7 @@ def test_a_503_is_retried_with_jittered_exponential_backoff_then_succeeds(server
 def test_the_backoff_never_exceeds_the_configured_maximum(config):
     from dataclasses import replace
 
-    from translations.pipeline.gemini_client import GeminiClient
+    from translations.pipeline.translators.gemini_client import GeminiClient
 
     client = GeminiClient(replace(config, backoff_max_s=4.0), random=lambda: 1.0)
 

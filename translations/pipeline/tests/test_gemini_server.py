@@ -10,7 +10,7 @@ from pathlib import Path
 from google import genai
 from google.genai import types
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def free_port() -> int:

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from translations.pipeline.contracts import Box, TextBlock, TextLine, TranslationRequest
-from translations.pipeline.gemini import GeminiTranslator
-from translations.pipeline.gemini_config import GeminiConfig
-from translations.tests.test_pipeline_engine import CJK_FONT, manga_page
+from translations.pipeline.tests.test_pipeline_engine import CJK_FONT, manga_page
+from translations.pipeline.translators.gemini import GeminiTranslator
+from translations.pipeline.translators.gemini_config import GeminiConfig
 
 pytestmark = [
     pytest.mark.live,

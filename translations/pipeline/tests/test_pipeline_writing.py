@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import cv2
 import numpy as np
 import pytest
@@ -14,9 +12,10 @@ from translations.pipeline.fonts import CJK_FONT_SUBSET, LATIN_FONT, REPO_FONT_D
 from translations.pipeline.inpainting import BlockEraser, PatchMatchInpainter, TeleaInpainter
 from translations.pipeline.lettering import BalloonLetterer, TextShape, Typesetter
 from translations.pipeline.masks import build_erase_mask
+from translations.pipeline.tests.paths import EVALSET
 
 CJK_FONT = REPO_FONT_DIR / CJK_FONT_SUBSET
-WIKIPE_TAN = Path(__file__).resolve().parents[3] / "shared" / "evalset" / "dev" / "wikipe-tan_p1_ja.jpg"
+WIKIPE_TAN = EVALSET / "dev" / "wikipe-tan_p1_ja.jpg"
 WIDTH, HEIGHT = 600, 800
 TONE = 90  # grey of the screentone dots; the drawn text is black
 

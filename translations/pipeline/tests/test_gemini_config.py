@@ -8,8 +8,8 @@ import pytest
 
 from translations.pipeline.contracts import PipelineError
 from translations.pipeline.factory import get_translator
-from translations.pipeline.gemini import GeminiTranslator
-from translations.pipeline.gemini_config import GeminiConfig, normalise_model
+from translations.pipeline.translators.gemini import GeminiTranslator
+from translations.pipeline.translators.gemini_config import GeminiConfig, normalise_model
 
 
 @pytest.mark.parametrize(

@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
-from django.conf import settings
 from PIL import Image, ImageDraw, ImageFont
 
 from translations.pipeline import registry
 from translations.pipeline.contracts import Balloon, Box, Flag, PipelineError, TextLine
 from translations.pipeline.grouping import group_lines, read_page
+from translations.pipeline.tests.paths import FONTS, model_dir
 
-FONTS = Path(settings.BASE_DIR) / "fonts"
 CJK_FONT = FONTS / "NotoSansCJKjp-Regular-subset.otf"
 LATIN_FONT = FONTS / "ComicNeue-Bold.otf"
-
-
-def model_dir() -> Path:
-    return Path(getattr(settings, "MANGA_MODEL_DIR", Path(settings.BASE_DIR) / "data" / "models"))
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from google import genai
 from google.genai import errors, types
 
-from translations.pipeline.gemini_config import GeminiConfig
+from translations.pipeline.translators.gemini_config import GeminiConfig
 
 logger = logging.getLogger(__name__)
 
