@@ -10,5 +10,6 @@ urlpatterns = [
     # Until the reader exists, the front door is the admin.
     path("", RedirectView.as_view(pattern_name="admin:index"), name="home"),
     path("admin/", admin.site.urls),
+    path("scraper/", include("scraper.urls")),
     path("", include("translations.urls")),
 ]
