@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "translations",
+    "scraper",
 ]
 
 MIDDLEWARE = [
@@ -201,6 +202,31 @@ MANGA_AUDIT_RETENTION_DAYS = env_int("MANGA_AUDIT_RETENTION_DAYS", 30, minimum=1
 MANGA_METRICS_TOKEN = env_secret("MANGA_METRICS_TOKEN")
 # Compute-service calls (the cold-start, 503, auth-failure and retry figures) are kept this long.
 MANGA_METRICS_RETENTION_DAYS = env_int("MANGA_METRICS_RETENTION_DAYS", 30, minimum=1)
+
+# --- Scraper (docs/scraper.md) -----------------------------------------------------------
+# CIDRs a scraper request may reach although they are loopback, private, link-local or reserved
+# (a site on the LAN; tests use 127.0.0.1/32). Empty: only public addresses. Checked: scraper.E001.
+MANGA_SCRAPER_ALLOWED_NETWORKS = env_list("MANGA_SCRAPER_ALLOWED_NETWORKS")
+# Politeness per site host: requests per second (all processes together) and requests at once per process.
+MANGA_SCRAPER_REQUESTS_PER_SEC = env_int("MANGA_SCRAPER_REQUESTS_PER_SEC", 2, minimum=1)
+MANGA_SCRAPER_CONCURRENCY = env_int("MANGA_SCRAPER_CONCURRENCY", 4, minimum=1)
+MANGA_SCRAPER_CONNECT_TIMEOUT_SEC = env_int("MANGA_SCRAPER_CONNECT_TIMEOUT_SEC", 10, minimum=1)
+MANGA_SCRAPER_READ_TIMEOUT_SEC = env_int("MANGA_SCRAPER_READ_TIMEOUT_SEC", 30, minimum=1)
+# A whole response (headers and body) must arrive within this, however slowly the bytes trickle in.
+MANGA_SCRAPER_REQUEST_DEADLINE_SEC = env_int("MANGA_SCRAPER_REQUEST_DEADLINE_SEC", 120, minimum=1)
+MANGA_SCRAPER_RETRIES = env_int("MANGA_SCRAPER_RETRIES", 3, minimum=0)
+MANGA_SCRAPER_BACKOFF_MS = env_int("MANGA_SCRAPER_BACKOFF_MS", 1000, minimum=0)
+# A Retry-After longer than this fails the request (rate_limited) instead of holding a worker.
+MANGA_SCRAPER_RETRY_AFTER_MAX_SEC = env_int("MANGA_SCRAPER_RETRY_AFTER_MAX_SEC", 120, minimum=0)
+MANGA_SCRAPER_USER_AGENT = env_str("MANGA_SCRAPER_USER_AGENT", "Mangasite/0.1 (self-hosted manga library)")
+MANGA_SCRAPER_MAX_HTML_BYTES = env_int("MANGA_SCRAPER_MAX_HTML_BYTES", 5 * 1024 * 1024, minimum=1024)
+MANGA_SCRAPER_COOKIES_MAX_BYTES = env_int("MANGA_SCRAPER_COOKIES_MAX_BYTES", 256 * 1024, minimum=1024)
+# A download's claim, renewed by a heartbeat; past it the sweeper queues the download again.
+MANGA_SCRAPER_LEASE_SEC = env_int("MANGA_SCRAPER_LEASE_SEC", 60, minimum=3)
+# A download whose worker died this many times is failed (worker_lost) instead of queued again.
+MANGA_SCRAPER_MAX_ATTEMPTS = env_int("MANGA_SCRAPER_MAX_ATTEMPTS", 5, minimum=1)
+# Queued + running downloads above this refuse a new one.
+MANGA_SCRAPER_MAX_ACTIVE_DOWNLOADS = env_int("MANGA_SCRAPER_MAX_ACTIVE_DOWNLOADS", 200, minimum=1)
 
 # --- Auth, i18n, static ------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

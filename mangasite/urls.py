@@ -7,6 +7,7 @@ from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("scraper/", include("scraper.urls")),
     path("", include("translations.urls")),
     path("", include("translations.api.urls")),
 ]
