@@ -7,6 +7,7 @@ request to the compute service goes through `compute_send`, the one chokepoint f
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import random
@@ -39,6 +40,7 @@ class PageWork:
     translator: str
     context_translations: tuple[str, ...] = ()  # previous pages' translations, oldest first, ≤ 3
     manga_slug: str = ""  # picks the manga's glossary (dict/glossaries/<slug>.json)
+    learned_glossary: dict = field(default_factory=dict)  # the manga's accepted terms, in the dict/ glossary format
     correlation_id: str = ""  # job-12/page-7/try-1, in every log line of this page
 
 
@@ -154,11 +156,17 @@ class LocalExecutor:
 
 
 def _translator_options(work: PageWork) -> dict:
-    if not work.translator.startswith("gemini"):
-        return {}
-    from translations.gemini_settings import gemini_config, manga_glossary
+    from translations.gemini_settings import gemini_config, llm_config, manga_glossary
+    from translations.pipeline.translators.dictionaries import Glossary
 
-    return {"gemini": gemini_config(glossary=manga_glossary(work.manga_slug))}
+    glossary = manga_glossary(work.manga_slug)
+    learned = Glossary.from_dict(work.learned_glossary, name=f"accepted terms of {work.manga_slug}")
+    if work.translator.startswith("gemini"):
+        config = gemini_config(glossary=glossary)
+        return {"gemini": dataclasses.replace(config, learned=learned) if config else None}
+    if work.translator == "openai_compat":
+        return {"llm": llm_config(glossary=glossary, learned=learned)}
+    return {}
 
 
 def _fallback_used(report: dict) -> bool:

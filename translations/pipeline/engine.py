@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -130,6 +130,7 @@ class PagePipeline:
             models={**self.models, **result.models},
             usage=dict(result.usage),
             frames=page.frames,
+            proposed_terms=[asdict(term) for term in result.proposed_terms],
         )
         logger.info(
             "page done translator=%s regions=%d erased=%d timings_ms=%s",

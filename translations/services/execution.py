@@ -24,7 +24,8 @@ from translations import storage
 from translations.executors import ExecutorError, PageExecution, PageWork, TranslateExecutor, get_executor
 from translations.models import PageResult, TranslationJob
 from translations.progress import EventType, event_record, page_failed_record
-from translations.selectors import page_context_translations
+from translations.selectors import manga_learned_glossary, page_context_translations
+from translations.services.glossary import glossary_propose
 from translations.services.jobs import job_enqueue, job_finished_payload, job_refresh_counters, output_path_for
 
 logger = logging.getLogger(__name__)
@@ -197,6 +198,7 @@ def page_execute(*, result: PageResult, executor: TranslateExecutor) -> str:
                 translator=job.translator,
                 context_translations=page_context_translations(job_id=job.pk, before_index=page.index),
                 manga_slug=page.chapter.manga.slug,
+                learned_glossary=manga_learned_glossary(manga_id=page.chapter.manga_id),
                 correlation_id=correlation,
             )
             verdict, execution, transport = _run_executor(executor, work, result)
@@ -284,6 +286,10 @@ def _record(
                         "output_path": output_path,
                     },
                 )
+    if recorded and report.get("proposed_terms"):
+        glossary_propose(
+            manga_id=result.page.chapter.manga_id, proposals=report["proposed_terms"], page_id=result.page_id
+        )
     if recorded and previous_output and previous_output != output_path:
         _delete_quietly(previous_output)  # a stale output: the page failed, had no text, or changed format
     if not recorded and output_path:
