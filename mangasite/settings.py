@@ -61,6 +61,8 @@ MANGA_LLM_TIMEOUT_SEC = env_int("MANGA_LLM_TIMEOUT_SEC", 120, minimum=1)  # per 
 MANGA_LLM_MAX_ATTEMPTS = env_int("MANGA_LLM_MAX_ATTEMPTS", 4, minimum=1)  # per model, for 429 / 5xx / timeouts
 MANGA_DICT_DIR = Path(env_str("MANGA_DICT_DIR") or BASE_DIR / "dict").resolve()  # prompts, glossaries, dicts
 MANGA_TRANSLATE_EXECUTION_BACKEND = env_str("MANGA_TRANSLATE_EXECUTION_BACKEND", "local")
+# Local executor: pages read (load → detect → OCR → group) ahead of the one being translated; 0 turns it off.
+MANGA_READ_AHEAD_PAGES = env_int("MANGA_READ_AHEAD_PAGES", 2, minimum=0)
 MANGA_CLOUDRUN_EXEC_URL = env_str("MANGA_CLOUDRUN_EXEC_URL")
 MANGA_INTERNAL_API_TOKEN = env_secret("MANGA_INTERNAL_API_TOKEN")
 MANGA_CLOUDRUN_TIMEOUT_SEC = env_int("MANGA_CLOUDRUN_TIMEOUT_SEC", 120, minimum=1)

@@ -21,7 +21,14 @@ from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
 from translations import storage
-from translations.executors import ExecutorError, PageExecution, PageWork, TranslateExecutor, get_executor
+from translations.executors import (
+    ExecutorError,
+    PageExecution,
+    PageWork,
+    ReadsAhead,
+    TranslateExecutor,
+    get_executor,
+)
 from translations.models import PageResult, TranslationJob
 from translations.progress import EventType, event_record, page_failed_record
 from translations.selectors import manga_learned_glossary, page_context_translations
@@ -63,8 +70,41 @@ def job_run(*, job_id: int, executor: TranslateExecutor | None = None, slice_sec
             if _finish_job(job_id):
                 return RunEnd.FINISHED
             continue  # a page was queued again meanwhile
-        page_execute(result=claim, executor=executor or get_executor(claim.job.backend))
+        chosen = executor or get_executor(claim.job.backend)
+        if isinstance(chosen, ReadsAhead) and chosen.read_ahead:
+            chosen.prefetch(_pages_ahead(claim, chosen.read_ahead))
+        page_execute(result=claim, executor=chosen)
         pages_done += 1
+
+
+def _pages_ahead(claim: PageResult, depth: int) -> list[PageWork]:
+    """The claimed page and the next `depth` pending pages of its job, as the executor reads them.
+
+    Only what reading needs (the bytes and the source language); a page whose file cannot be read is left out and
+    fails at its turn as it always did. The next pages are not claimed: a worker that dies leaves them pending.
+    """
+    job, page = claim.job, claim.page
+    upcoming = (
+        job.page_results.filter(status=Status.PENDING, page__index__gt=page.index)
+        .select_related("page")
+        .order_by("page__index")[:depth]
+    )
+    works = []
+    for result in [claim, *upcoming]:
+        try:
+            data = storage.resolve_path(result.page.image).read_bytes()
+        except (OSError, storage.StorageError):
+            continue
+        works.append(
+            PageWork(
+                image=data,
+                image_name=result.page.image.rsplit("/", 1)[-1],
+                source_language=page.chapter.manga.source_language,
+                target_language=job.target_language,
+                translator=job.translator,
+            )
+        )
+    return works
 
 
 def _claim_next_page(job_id: int) -> PageResult | RunEnd | None:

@@ -33,6 +33,7 @@ import re
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -115,8 +116,10 @@ class ChatServer:
         unknown_models: tuple[str, ...] = (),
         api_key: str | None = None,
         delay_s: float = 0.0,
+        answer: Callable[[ChatRequest, int], str] | None = None,
     ) -> None:
         self.table = table or {}
+        self.answer_for = answer  # (request, block id) → translation, for answers that depend on the whole request
         self.unknown_models = set(unknown_models)
         self.api_key = api_key  # when set, any other bearer token gets 401
         self.delay_s = delay_s  # every answer waits this long (a stand-in for a model's think time)
@@ -215,6 +218,8 @@ class ChatServer:
         source = request.sources.get(block_id, "")
         if echo:
             return source
+        if self.answer_for is not None:
+            return self.answer_for(request, block_id)
         return self.table.get(source) or f"Translated line {block_id}"
 
     def record(self, request: ChatRequest) -> None:
