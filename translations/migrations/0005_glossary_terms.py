@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('translations', '0003_sweeper_schedule'),
+        ('translations', '0004_manga_private'),
     ]
 
     operations = [
