@@ -56,8 +56,18 @@ GEMINI_FALLBACK_MODEL = env_str("GEMINI_FALLBACK_MODEL", "gemini-2.5-flash")
 GEMINI_API_BASE = env_str("GEMINI_API_BASE")  # the client's base URL: proxies, regional endpoints, tests
 GEMINI_TIMEOUT_SEC = env_int("GEMINI_TIMEOUT_SEC", 90, minimum=1)  # per HTTP request to Gemini
 GEMINI_MAX_ATTEMPTS = env_int("GEMINI_MAX_ATTEMPTS", 4, minimum=1)  # per model, for 429 / 5xx / timeouts
+# openai_compat: any Chat Completions server (docs/translators.md, with an Ollama example).
+MANGA_LLM_BASE_URL = env_str("MANGA_LLM_BASE_URL")  # e.g. http://127.0.0.1:11434/v1
+MANGA_LLM_API_KEY = env_secret("MANGA_LLM_API_KEY")  # sent as a Bearer token; local servers need none
+MANGA_LLM_MODEL = env_str("MANGA_LLM_MODEL")
+MANGA_LLM_FALLBACK_MODEL = env_str("MANGA_LLM_FALLBACK_MODEL")
+MANGA_LLM_VISION = env_str("MANGA_LLM_VISION", "auto")  # auto | on | off: send the page image
+MANGA_LLM_TIMEOUT_SEC = env_int("MANGA_LLM_TIMEOUT_SEC", 120, minimum=1)  # per HTTP request
+MANGA_LLM_MAX_ATTEMPTS = env_int("MANGA_LLM_MAX_ATTEMPTS", 4, minimum=1)  # per model, for 429 / 5xx / timeouts
 MANGA_DICT_DIR = Path(env_str("MANGA_DICT_DIR") or BASE_DIR / "dict").resolve()  # prompts, glossaries, dicts
 MANGA_TRANSLATE_EXECUTION_BACKEND = env_str("MANGA_TRANSLATE_EXECUTION_BACKEND", "local")
+# Local executor: pages read (load → detect → OCR → group) ahead of the one being translated; 0 turns it off.
+MANGA_READ_AHEAD_PAGES = env_int("MANGA_READ_AHEAD_PAGES", 2, minimum=0)
 MANGA_CLOUDRUN_EXEC_URL = env_str("MANGA_CLOUDRUN_EXEC_URL")
 MANGA_INTERNAL_API_TOKEN = env_secret("MANGA_INTERNAL_API_TOKEN")
 MANGA_CLOUDRUN_TIMEOUT_SEC = env_int("MANGA_CLOUDRUN_TIMEOUT_SEC", 120, minimum=1)

@@ -16,11 +16,13 @@ from django.contrib import admin, messages
 from django.db import models
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
+from django.http import HttpResponse
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.html import format_html
 
-from translations.models import ApiToken, AuditEntry, Chapter, Manga, Page, PageResult, TranslationJob
+from translations.models import ApiToken, AuditEntry, Chapter, GlossaryTerm, Manga, Page, PageResult, TranslationJob
+from translations.services.glossary import glossary_decide, glossary_export
 from translations.services.jobs import (
     JobError,
     chapter_request_translation,
@@ -143,6 +145,18 @@ class MangaAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ("title",)}
     formfield_overrides = URL_FIELDS_ASSUME_HTTPS
     inlines = (ChapterInline,)
+    actions = ("export_glossary",)
+
+    @admin.action(description="Export the accepted glossary terms (JSON, dict/ format)")
+    def export_glossary(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Choose one manga to export its glossary.", messages.WARNING)
+            return None
+        manga = queryset.get()
+        body = json.dumps(glossary_export(manga=manga), ensure_ascii=False, indent=2)
+        response = HttpResponse(body + "\n", content_type="application/json; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{manga.slug}.json"'
+        return response
 
     def get_queryset(self, request):
         # The cover is shown from the page it names, else from the first page of the manga.
@@ -162,6 +176,34 @@ class MangaAdmin(admin.ModelAdmin):
     @admin.display(description="cover")
     def cover_thumbnail(self, manga: Manga) -> str | None:
         return page_thumbnail(manga.cover_page_id, max_height=64)
+
+
+@admin.register(GlossaryTerm)
+class GlossaryTermAdmin(admin.ModelAdmin):
+    """Staff decide on the translator's proposals: accept (the term goes into later prompts), edit, or reject."""
+
+    list_display = ("source", "target", "kind", "status", "manga", "proposed_on", "updated_at")
+    list_editable = ("target", "kind")
+    list_filter = ("status", "kind", "manga")
+    search_fields = ("source", "target", "manga__title")
+    fields = ("manga", "source", "target", "kind", "notes", "status", "proposed_on", "created_at", "updated_at")
+    readonly_fields = ("proposed_on", "created_at", "updated_at")
+    raw_id_fields = ("manga",)
+    actions = ("accept_terms", "reject_terms")
+
+    @admin.action(description="Accept: use in every later page's prompt")
+    def accept_terms(self, request, queryset) -> None:
+        changed = glossary_decide(
+            term_ids=list(queryset.values_list("pk", flat=True)), status="accepted", actor=request.user
+        )
+        self.message_user(request, f"{changed} term(s) accepted.", messages.SUCCESS)
+
+    @admin.action(description="Reject: never send to the translator")
+    def reject_terms(self, request, queryset) -> None:
+        changed = glossary_decide(
+            term_ids=list(queryset.values_list("pk", flat=True)), status="rejected", actor=request.user
+        )
+        self.message_user(request, f"{changed} term(s) rejected.", messages.SUCCESS)
 
 
 @admin.register(Chapter)

@@ -39,6 +39,7 @@ SOURCE_LANGUAGES = (Language.JAPANESE, Language.KOREAN, Language.CHINESE, Langua
 class Translator(models.TextChoices):
     GEMINI_HQ = "gemini_hq", "Gemini (page image + text)"
     GEMINI = "gemini", "Gemini (text only)"
+    OPENAI_COMPAT = "openai_compat", "OpenAI-compatible server (Ollama, vLLM, OpenRouter…)"
     NONE = "none", "Cleaning only (no translation)"
     # Letters a fixed string into every balloon: exercises the whole pipeline offline (tests, demos).
     TEST = "test", "Test lettering (offline)"
@@ -503,3 +504,42 @@ class MetricOffset(models.Model):
 
     def __str__(self) -> str:
         return f"{self.series} += {self.value}"
+
+
+class GlossaryTerm(models.Model):
+    """One entry of a manga's learned glossary (docs/glossary.md): proposed by the translator, decided by staff.
+
+    Accepted terms go into every later prompt for the manga, beside its `dict/glossaries/<slug>.json`
+    (and win over it for the same source). A rejected term is kept, so the translator's next proposal of
+    the same source is ignored instead of asking staff again.
+    """
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", "Proposed"
+        ACCEPTED = "accepted", "Accepted"
+        REJECTED = "rejected", "Rejected"
+
+    class Kind(models.TextChoices):
+        CHARACTER = "character", "Character name"
+        TERM = "term", "Term"
+
+    manga = models.ForeignKey(Manga, on_delete=models.CASCADE, related_name="glossary_terms")
+    source = models.CharField(max_length=200, help_text="as it appears on the page, in the source language")
+    target = models.CharField(max_length=200, help_text="the translation every page must use")
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.TERM)
+    notes = models.CharField(max_length=300, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PROPOSED)
+    # Where the translator met it first (None for imported or hand-written terms).
+    proposed_on = models.ForeignKey(Page, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["manga", "status", "source"]
+        constraints = [
+            models.UniqueConstraint(fields=["manga", "source"], name="glossary_term_unique_source"),
+            models.CheckConstraint(condition=~Q(source="") & ~Q(target=""), name="glossary_term_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source} → {self.target} ({self.status})"
