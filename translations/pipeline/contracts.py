@@ -68,6 +68,7 @@ class Flag(StrEnum):
     LOW_CONFIDENCE = "low_confidence"  # OCR confidence below the threshold
     SFX = "sfx"  # sound effect or free stylised text: left untouched by default
     BLOCKED = "blocked"  # the translator refused (safety) even without the image
+    COLLISION = "collision"  # its lettering overlaps another region's: the layout could not keep them apart
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,8 @@ class LetteredRegion:
     block_id: int
     font_size: int
     overflow: bool
+    letter_box: Box | None = None  # bounds of the ink drawn, page pixels
+    collision: bool = False  # its ink overlaps another region's after layout
 
 
 class Letterer(Protocol):

@@ -20,6 +20,7 @@ from translations.pipeline.contracts import (
     Balloon,
     Detector,
     Flag,
+    LetteredRegion,
     Letterer,
     PipelineError,
     Recognizer,
@@ -101,7 +102,7 @@ class PagePipeline:
 
         # Cleaning mode erases every handled block; a translation erases only what it can replace.
         erase = handled if not translator.letters else tuple(b for b in handled if texts.get(b.id))
-        font_sizes: dict[int, int] = {}
+        lettered: tuple[LetteredRegion, ...] = ()
         if erase:
             with _stage("inpaint", timings):
                 image = self.eraser(image, erase)
@@ -111,9 +112,10 @@ class PagePipeline:
                         image, erase, {b.id: texts[b.id] for b in erase}, target_language
                     )
                 for region in lettered:
-                    font_sizes[region.block_id] = region.font_size
                     if region.overflow:
                         flags[region.block_id] = flags[region.block_id] | {Flag.OVERFLOW}
+                    if region.collision:
+                        flags[region.block_id] = flags[region.block_id] | {Flag.COLLISION}
         with _stage("encode", timings):
             fmt = output_format or page.format
             encoded = encode_page(image, fmt)
@@ -125,11 +127,12 @@ class PagePipeline:
             target_language=target_language,
             translator=translator.name,
             mode="translate" if translator.letters else "cleaning",
-            regions=[_region(block, texts, flags, font_sizes) for block in blocks],
+            regions=[_region(block, texts, flags, {r.block_id: r for r in lettered}) for block in blocks],
             timings_ms=dict(timings),
             models={**self.models, **result.models},
             usage=dict(result.usage),
             frames=page.frames,
+            collisions=sum(region.collision for region in lettered),
         )
         logger.info(
             "page done translator=%s regions=%d erased=%d timings_ms=%s",
@@ -215,15 +218,20 @@ def _resolve(
 
 
 def _region(
-    block: TextBlock, texts: dict[int, str | None], flags: dict[int, frozenset[Flag]], font_sizes: dict[int, int]
+    block: TextBlock,
+    texts: dict[int, str | None],
+    flags: dict[int, frozenset[Flag]],
+    lettered: dict[int, LetteredRegion],
 ) -> RegionReport:
     confidences = [line.confidence for line in block.lines]
+    drawn = lettered.get(block.id)
     return RegionReport(
         id=block.id,
         box=block.box.as_list(),
         source_text=block.source_text,
         translation=texts.get(block.id),
         flags=sorted(flags.get(block.id, block.flags)),
-        font_size=font_sizes.get(block.id),
+        font_size=drawn.font_size if drawn else None,
+        letter_box=drawn.letter_box.as_list() if drawn and drawn.letter_box else None,
         confidence=round(min(confidences), 3) if confidences else None,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,7 +38,11 @@ _TOP_RIGHT = frozenset("、。，．")
 
 
 class BalloonLetterer:
-    """Fits each translation inside its balloon mask (or its box, with a white stroke, over art)."""
+    """Fits each translation inside its balloon mask (or its box, with a white stroke, over art).
+
+    Three passes over the page: lay every region out, even out the sizes of similar balloons, then check every
+    pair of regions for overlapping ink before anything is drawn; what still overlaps is reported as a collision.
+    """
 
     def __init__(self, *, raqm: bool | None = None) -> None:
         # Raqm (HarfBuzz) gives the font's own vertical forms; without it columns are built by hand.
@@ -46,31 +51,88 @@ class BalloonLetterer:
     def letter(
         self, image: np.ndarray, blocks: tuple[TextBlock, ...], texts: dict[int, str], target_language: str
     ) -> tuple[np.ndarray, tuple[LetteredRegion, ...]]:
-        page = Image.fromarray(image)
-        draw = ImageDraw.Draw(page)
         width = image.shape[1]
-        min_size = max(MIN_SIZE_PX, round(MIN_SIZE_SHARE * width))
-        regions = []
+        min_size = floor_size(width)
+        layouts = []
         for block in blocks:
             text = " ".join((texts.get(block.id) or "").split())
             if not text or Flag.SFX in block.flags:
                 continue
-            font = find_font(target_language, text)
-            vertical = language_key(target_language) in VERTICAL_LANGUAGES and (
-                block.vertical or block.box.h > block.box.w
+            layouts.append(self._layout(image, block, text, target_language, min_size))
+        colliding = collisions([layout.ink_boxes() for layout in layouts])
+        page = Image.fromarray(image)
+        draw = ImageDraw.Draw(page)
+        regions = []
+        for index, layout in enumerate(layouts):
+            layout.draw(draw)
+            regions.append(
+                LetteredRegion(
+                    block_id=layout.block.id,
+                    font_size=layout.size,
+                    overflow=layout.overflow,
+                    letter_box=layout.letter_box(),
+                    collision=index in colliding,
+                )
             )
-            origin, shape = _text_shape(block, image.shape[:2], vertical)
-            stroke = 0 if block.balloon else max(2, round(min_size / 5))
-            max_size = _max_size(block, min_size, width)
-            typeset = Typesetter(font, shape, text, target_language, vertical, stroke, self.raqm)
-            size, placed, overflow = typeset.best(min_size, max_size)
-            if overflow:
-                # Text spilling out of its balloon lands on art: outline it to stay readable there.
-                typeset.stroke = max(typeset.stroke, 2)
-            ink, outline = _colours(image, block)
-            typeset.draw(draw, size, placed, origin, ink, outline)
-            regions.append(LetteredRegion(block_id=block.id, font_size=size, overflow=overflow))
         return np.asarray(page).copy(), tuple(regions)
+
+    def _layout(self, image: np.ndarray, block: TextBlock, text: str, language: str, min_size: int) -> Layout:
+        width = image.shape[1]
+        font = find_font(language, text)
+        vertical = language_key(language) in VERTICAL_LANGUAGES and (block.vertical or block.box.h > block.box.w)
+        origin, shape = _text_shape(block, image.shape[:2], vertical)
+        stroke = 0 if block.balloon else max(2, round(min_size / 5))
+        typeset = Typesetter(font, shape, text, language, vertical, stroke, self.raqm)
+        size, placed, overflow = typeset.best(min_size, _max_size(block, min_size, width))
+        if overflow:
+            # Text spilling out of its balloon lands on art: outline it to stay readable there.
+            typeset.stroke = max(typeset.stroke, 2)
+        ink, outline = _colours(image, block)
+        return Layout(block, typeset, size, placed, overflow, origin, ink, outline)
+
+
+def floor_size(page_width: int) -> int:
+    """The smallest letters a page gets: a share of its width, never under the absolute floor."""
+    return max(MIN_SIZE_PX, round(MIN_SIZE_SHARE * page_width))
+
+
+@dataclass
+class Layout:
+    """One region laid out: what to draw where, not drawn yet."""
+
+    block: TextBlock
+    typeset: Typesetter
+    size: int
+    placed: list[Placed]
+    overflow: bool
+    origin: tuple[int, int]
+    ink: tuple
+    outline: tuple
+
+    def ink_boxes(self) -> list[Box]:
+        """Page-pixel bounds of each drawn line (column), stroke included."""
+        return self.typeset.ink_boxes(self.size, self.placed, self.origin)
+
+    def letter_box(self) -> Box | None:
+        boxes = [box for box in self.ink_boxes() if box.area]
+        if not boxes:
+            return None
+        union = boxes[0]
+        for box in boxes[1:]:
+            union = union.union(box)
+        return union
+
+    def draw(self, draw: ImageDraw.ImageDraw) -> None:
+        self.typeset.draw(draw, self.size, self.placed, self.origin, self.ink, self.outline)
+
+
+def collisions(regions: list[list[Box]]) -> set[int]:
+    """Indices of the regions whose ink boxes overlap another region's (touching edges do not count)."""
+    hit: set[int] = set()
+    for i, j in itertools.combinations(range(len(regions)), 2):
+        if any(a.intersection(b) for a in regions[i] for b in regions[j]):
+            hit |= {i, j}
+    return hit
 
 
 @dataclass(frozen=True)
@@ -225,6 +287,21 @@ class Typesetter:
         mark = "-" if self.joiner else ""
         cut = max([k for k in range(1, len(word)) if measure(word[:k] + mark) <= width], default=1)
         return (word[:cut] + mark, word[cut:]) if cut < len(word) else None
+
+    def ink_boxes(self, size: int, placed: list[Placed], origin: tuple[int, int]) -> list[Box]:
+        """Where `draw` puts ink for each placed line, in page pixels."""
+        face = _face(self.font, size, self.stroke)
+        ox, oy = origin
+        boxes = []
+        for item in placed:
+            x, y = ox + item.x, oy + item.y
+            if self.vertical:
+                boxes.append(Box(x, y, size, len(item.text) * size))
+                continue
+            left, top, right, bottom = face.font.getbbox(item.text, anchor="ls", stroke_width=self.stroke)
+            bx, by = x + self.stroke, y + self.stroke + face.ascent
+            boxes.append(Box(bx + left, by + top, right - left, bottom - top))
+        return boxes
 
     def draw(
         self,
