@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from translations.pipeline import panels
+from translations.pipeline.balloon_parts import is_balloon, split_balloon
 from translations.pipeline.contracts import Balloon, Box, Detector, Flag, Recognizer, TextBlock, TextLine
 
 
@@ -45,6 +46,8 @@ def group_lines(
     lines = [line for line in lines if line.text.strip()]
     if not lines:
         return ()
+    if image is not None:
+        balloons = [balloon for balloon in balloons if is_balloon(balloon, image.shape)]
     owner = [_balloon_of(line, balloons) for line in lines]
     lettered = [_thickness(line) for line, o in zip(lines, owner, strict=True) if o is not None]
     # The usual lettering size: dialogue in balloons; without balloons, all text (capped by the page's scale).
@@ -54,8 +57,10 @@ def group_lines(
     groups: list[tuple[list[TextLine], Balloon | None]] = []
     for b_index in sorted({o for o in owner if o is not None}):
         members = [line for line, o in zip(lines, owner, strict=True) if o == b_index]
-        for cluster in _clusters(members, settings.join_gap):
-            groups.append((cluster, balloons[b_index]))
+        clusters = _clusters(members, settings.join_gap)
+        # Several blocks in one mask (joined balloons, or two blocks in one): each letters in its own part.
+        for cluster, part in zip(clusters, split_balloon(balloons[b_index], clusters), strict=True):
+            groups.append((cluster, part))
     free = [line for line, o in zip(lines, owner, strict=True) if o is None]
     for cluster in _clusters(free, settings.join_gap):
         groups.append((cluster, None))
