@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -20,15 +21,18 @@ from translations.pipeline.fonts import LATIN_FONT, FontChoice, find_font, langu
 # editions of manga set dialogue horizontally, so Korean wraps in lines at spaces.
 VERTICAL_LANGUAGES = frozenset({"ja", "zh", "zh-hant"})  # keys of fonts.language_key
 
-# Readable floor: 10 px Comic Neue Bold has a ~5 px x-height, the least that survives JPEG at
-# 1:1; 1.1 % of the width keeps the floor at that physical size on scans wider than ~900 px.
+# Readable floor: 1.7 % of the page width (14 px on an 830 px page) reads at phone size; 10 px Comic
+# Neue Bold (a ~5 px x-height, the least that survives JPEG at 1:1) is the floor on small pages.
 MIN_SIZE_PX = 10
-MIN_SIZE_SHARE = 0.011
+MIN_SIZE_SHARE = 0.017
 MAX_SIZE_SHARE = 0.05  # no dialogue letters bigger than this, however empty the balloon
 _LINE_PITCH = 1.12  # em; comics set lines tight
 _CJK_LINE_PITCH = 1.3
 _COLUMN_PITCH = 1.3
 _MORE_LINES = 12  # line counts tried above the lower bound the widest row gives
+_LOOSENESS = (1.0, 0.5, 0.0)  # margins off the outline tried, in turn, before text is shrunk below `wanted`
+_LOUD = 1.4  # source glyphs this many times the page's usual are shouting: the size is theirs
+_EVEN = 0.85  # regions under this share of the page's usual size try for more room
 _HYPHEN_MIN_WORD = 7
 _HYPHEN_BELOW = 1.6  # × the minimum size: above it, a balloon is roomy enough to shrink instead
 _NO_LINE_START = frozenset("、。，．,.!?！？」』）)】〕〉》ーぁぃぅぇぉっゃゅょァィゥェォッャュョ…‥〜～")
@@ -59,6 +63,7 @@ class BalloonLetterer:
             if not text or Flag.SFX in block.flags:
                 continue
             layouts.append(self._layout(image, block, text, target_language, min_size))
+        layouts = self._harmonise(image, layouts, target_language, min_size)
         colliding = collisions([layout.ink_boxes() for layout in layouts])
         page = Image.fromarray(image)
         draw = ImageDraw.Draw(page)
@@ -76,19 +81,69 @@ class BalloonLetterer:
             )
         return np.asarray(page).copy(), tuple(regions)
 
-    def _layout(self, image: np.ndarray, block: TextBlock, text: str, language: str, min_size: int) -> Layout:
-        width = image.shape[1]
+    def _layout(
+        self,
+        image: np.ndarray,
+        block: TextBlock,
+        text: str,
+        language: str,
+        min_size: int,
+        *,
+        cap: int | None = None,
+        wanted: int | None = None,
+    ) -> Layout:
+        """The largest layout up to `cap` (the source's size by default). The shape is loosened (less margin
+        off the outline) only while the text does not fit at `wanted` (the floor by default)."""
+        max_size = _max_size(block, min_size, image.shape[1])
+        if cap is not None:
+            max_size = max(min_size, min(max_size, cap))
+        wanted = min(wanted or min_size, max_size)
         font = find_font(language, text)
         vertical = language_key(language) in VERTICAL_LANGUAGES and (block.vertical or block.box.h > block.box.w)
-        origin, shape = _text_shape(block, image.shape[:2], vertical)
         stroke = 0 if block.balloon else max(2, round(min_size / 5))
-        typeset = Typesetter(font, shape, text, language, vertical, stroke, self.raqm)
-        size, placed, overflow = typeset.best(min_size, _max_size(block, min_size, width))
-        if overflow:
-            # Text spilling out of its balloon lands on art: outline it to stay readable there.
-            typeset.stroke = max(typeset.stroke, 2)
         ink, outline = _colours(image, block)
-        return Layout(block, typeset, size, placed, overflow, origin, ink, outline)
+        best: Layout | None = None
+        for looseness in _LOOSENESS if block.balloon is not None else (1.0,):
+            origin, shape = _text_shape(block, image.shape[:2], vertical, looseness)
+            typeset = Typesetter(font, shape, text, language, vertical, stroke, self.raqm)
+            size, placed, overflow = typeset.best(min_size, max_size)
+            layout = Layout(block, text, typeset, size, placed, overflow, origin, ink, outline)
+            if best is None or (best.overflow and not overflow) or (not overflow and size > best.size):
+                best = layout
+            if not best.overflow and best.size >= wanted:
+                break
+        assert best is not None
+        if best.overflow:
+            # Text spilling out of its balloon lands on art: outline it to stay readable there.
+            best.typeset.stroke = max(best.typeset.stroke, 2)
+        return best
+
+    def _harmonise(self, image: np.ndarray, layouts: list[Layout], language: str, min_size: int) -> list[Layout]:
+        """One dialogue size per page, as a letterer sets it: regions above the page's usual size come down to
+        it, regions below it try the balloon's whole room to come up; loud text (large source glyphs) keeps its
+        size, and text that does not fit at the floor keeps its overflow layout."""
+        fitted = [layout for layout in layouts if not layout.overflow]
+        if len(fitted) < 2:
+            return layouts
+        median = statistics.median_low(layout.size for layout in fitted)
+        # The page's size is the smallest of those near the median: the near ones then all get exactly it.
+        usual = min(layout.size for layout in fitted if layout.size >= _EVEN * median)
+        glyph = statistics.median(_source_size(layout.block) for layout in layouts)
+        out = []
+        for layout in layouts:
+            loud = _source_size(layout.block) >= _LOUD * glyph
+            if layout.overflow or (loud and layout.size > usual):
+                out.append(layout)
+            elif layout.size > usual:
+                out.append(self._layout(image, layout.block, layout.text, language, min_size, cap=usual))
+            elif layout.size < _EVEN * usual:
+                wider = self._layout(
+                    image, layout.block, layout.text, language, min_size, cap=usual, wanted=round(_EVEN * usual)
+                )
+                out.append(wider if not wider.overflow and wider.size > layout.size else layout)
+            else:
+                out.append(layout)
+        return out
 
 
 def floor_size(page_width: int) -> int:
@@ -101,6 +156,7 @@ class Layout:
     """One region laid out: what to draw where, not drawn yet."""
 
     block: TextBlock
+    text: str
     typeset: Typesetter
     size: int
     placed: list[Placed]
@@ -410,12 +466,14 @@ def _draw_upright(
         draw.text((cx, cy), ch, font=font, anchor="mm", fill=ink)
 
 
-def _text_shape(block: TextBlock, page_shape: tuple[int, int], vertical: bool) -> tuple[tuple[int, int], TextShape]:
-    """The shape-local mask text may fill, and its origin on the page."""
+def _text_shape(
+    block: TextBlock, page_shape: tuple[int, int], vertical: bool, looseness: float = 1.0
+) -> tuple[tuple[int, int], TextShape]:
+    """The shape-local mask text may fill, and its origin on the page; `looseness` scales the margin."""
     if block.balloon is not None and block.balloon.mask.any():
         mask = block.balloon.mask.astype(np.uint8)
         # Keep letters off the outline: a margin that grows with the balloon, halved for tiny ones.
-        margin = max(2.0, 0.07 * min(block.balloon.box.w, block.balloon.box.h))
+        margin = max(1.0, looseness * max(2.0, 0.07 * min(block.balloon.box.w, block.balloon.box.h)))
         depth = cv2.distanceTransform(np.pad(mask, 1), cv2.DIST_L2, 3)[1:-1, 1:-1]
         inner = depth > margin
         if inner.sum() < 0.2 * mask.sum():
@@ -433,9 +491,14 @@ def _text_shape(block: TextBlock, page_shape: tuple[int, int], vertical: bool) -
 
 def _max_size(block: TextBlock, min_size: int, page_width: int) -> int:
     """About the source's glyph size: a translation should not shout louder than the original."""
-    sides = [min(line.box.w, line.box.h) for line in block.lines if line.box.area]
-    source = float(np.median(sides)) if sides else 0.03 * page_width
+    source = _source_size(block) or 0.03 * page_width
     return max(min_size, min(round(1.2 * source), round(MAX_SIZE_SHARE * page_width)))
+
+
+def _source_size(block: TextBlock) -> float:
+    """The source's glyph size: the median short side of its lines (0 when it has none)."""
+    sides = [min(line.box.w, line.box.h) for line in block.lines if line.box.area]
+    return float(np.median(sides)) if sides else 0.0
 
 
 def _colours(image: np.ndarray, block: TextBlock) -> tuple[tuple, tuple]:
