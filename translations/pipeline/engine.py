@@ -94,7 +94,9 @@ class PagePipeline:
             page = load_page(data, max_bytes=self.max_bytes, max_pixels=self.max_pixels)
         image = page.image
         blocks = self._read(image, source_language, timings)
-        handled = tuple(block for block in blocks if include_sfx or Flag.SFX not in block.flags)
+        handled = tuple(
+            block for block in blocks if (include_sfx or Flag.SFX not in block.flags) and not unreadable(block)
+        )
 
         with _stage("translate", timings):
             result = _translate(translator, image, handled, source_language, target_language, context_translations)
@@ -153,6 +155,14 @@ class PagePipeline:
         with _stage("group", timings):
             balloons: tuple[Balloon, ...] = detection.balloons
             return self.grouper(lines, balloons, image=image, rtl=language in RIGHT_TO_LEFT)
+
+
+def unreadable(block: TextBlock) -> bool:
+    """Text outside any balloon that OCR reads badly: a menu strip, a sweat mark, a doodle more often than text.
+
+    It is left as it is (flagged `low_confidence` in the report): erasing art is worse than leaving a word.
+    """
+    return block.balloon is None and Flag.LOW_CONFIDENCE in block.flags
 
 
 class _Timings(dict):

@@ -21,6 +21,9 @@ class GroupingSettings:
     sfx_max_chars: int = 6
     min_chars_free: int = 1
     margin: float = 0.3  # block boxes reach this many line thicknesses past their glyphs, like a balloon's margin
+    paper_ring: float = 0.6  # free text on plain paper: the ring looked at, in line thicknesses ...
+    paper_level: int = 200  # ... pixels at least this light ...
+    paper_share: float = 0.97  # ... make up this share of it
 
 
 DEFAULT = GroupingSettings()
@@ -67,7 +70,7 @@ def group_lines(
 
     drafts = []
     for members, balloon in groups:
-        flags = _flags(members, balloon, thickness, settings)
+        flags = _flags(members, balloon, thickness, settings, image)
         if flags is None:
             continue
         vertical = sum(line.vertical for line in members) * 2 >= len(members)
@@ -157,9 +160,17 @@ def _gap(a: Box, b: Box) -> float:
 
 
 def _flags(
-    members: list[TextLine], balloon: Balloon | None, thickness: float, settings: GroupingSettings
+    members: list[TextLine],
+    balloon: Balloon | None,
+    thickness: float,
+    settings: GroupingSettings,
+    image: np.ndarray | None = None,
 ) -> frozenset[Flag] | None:
-    """The block's flags, or None when it is no region at all (page numbers, stray fragments)."""
+    """The block's flags, or None when it is no region at all (page numbers, stray fragments).
+
+    Text in a balloon is dialogue, never a sound effect. Outside balloons, large or unreadable text is SFX, unless
+    it stands on plain paper: that is dialogue whose balloon the segmenter missed, or a caption.
+    """
     text = "".join(line.text for line in members)
     chars = len(text.replace(" ", ""))
     confidence = float(np.mean([line.confidence for line in members]))
@@ -168,15 +179,33 @@ def _flags(
         if text.strip().isdigit() and chars <= 4:
             return None  # page numbers and panel numbers are not regions
         size = max(_thickness(line) for line in members)
-        if size >= settings.sfx_size * thickness and chars <= settings.sfx_max_chars:
+        stylised = (size >= settings.sfx_size * thickness and chars <= settings.sfx_max_chars) or (
+            size >= 1.3 * thickness and confidence < settings.low_confidence  # larger than lettering, unreadable
+        )
+        if stylised and not _on_paper(members, image, settings):
             flags.add(Flag.SFX)
-        elif size >= 1.3 * thickness and confidence < settings.low_confidence:
-            flags.add(Flag.SFX)  # larger than lettering and unreadable as text: stylised art
         elif chars <= settings.min_chars_free and confidence < settings.low_confidence:
             return None
     if confidence < settings.low_confidence:
         flags.add(Flag.LOW_CONFIDENCE)
     return frozenset(flags)
+
+
+def _on_paper(members: list[TextLine], image: np.ndarray | None, settings: GroupingSettings) -> bool:
+    """True when the ring around the lines is plain light paper (a balloon or caption without a mask)."""
+    if image is None:
+        return False
+    box = members[0].box
+    for line in members[1:]:
+        box = box.union(line.box)
+    pad = max(3, round(settings.paper_ring * max(_thickness(line) for line in members)))
+    height, width = image.shape[:2]
+    x0, y0 = max(box.x - pad, 0), max(box.y - pad, 0)
+    x1, y1 = min(box.right + pad, width), min(box.bottom + pad, height)
+    gray = image[y0:y1, x0:x1].min(axis=2)
+    ring = np.ones(gray.shape, bool)
+    ring[box.y - y0 : box.bottom - y0, box.x - x0 : box.right - x0] = False
+    return bool(ring.any()) and float((gray[ring] >= settings.paper_level).mean()) >= settings.paper_share
 
 
 def _order_lines(members: list[TextLine], vertical: bool, rtl: bool) -> list[TextLine]:
