@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from translations.pipeline import panels
@@ -23,7 +24,8 @@ class GroupingSettings:
     margin: float = 0.3  # block boxes reach this many line thicknesses past their glyphs, like a balloon's margin
     paper_ring: float = 0.6  # free text on plain paper: the ring looked at, in line thicknesses ...
     paper_level: int = 200  # ... pixels at least this light ...
-    paper_share: float = 0.97  # ... make up this share of it
+    paper_share: float = 0.97  # ... make up this share of it, and their region is closed and at most
+    paper_max_share: float = 0.15  # this share of the page
 
 
 DEFAULT = GroupingSettings()
@@ -192,7 +194,11 @@ def _flags(
 
 
 def _on_paper(members: list[TextLine], image: np.ndarray | None, settings: GroupingSettings) -> bool:
-    """True when the ring around the lines is plain light paper (a balloon or caption without a mask)."""
+    """True when the lines stand on a small enclosed patch of light paper: a balloon without a mask.
+
+    The light pixels around the lines must be nearly all of their ring, and the light region they belong to must
+    be closed (not reaching the page's edge) and balloon-sized; an SFX drawn on a blank panel is not.
+    """
     if image is None:
         return False
     box = members[0].box
@@ -202,10 +208,17 @@ def _on_paper(members: list[TextLine], image: np.ndarray | None, settings: Group
     height, width = image.shape[:2]
     x0, y0 = max(box.x - pad, 0), max(box.y - pad, 0)
     x1, y1 = min(box.right + pad, width), min(box.bottom + pad, height)
-    gray = image[y0:y1, x0:x1].min(axis=2)
-    ring = np.ones(gray.shape, bool)
-    ring[box.y - y0 : box.bottom - y0, box.x - x0 : box.right - x0] = False
-    return bool(ring.any()) and float((gray[ring] >= settings.paper_level).mean()) >= settings.paper_share
+    light = image.min(axis=2) >= settings.paper_level
+    ring = np.zeros(light.shape, bool)
+    ring[y0:y1, x0:x1] = True
+    ring[box.y : box.bottom, box.x : box.right] = False
+    if not ring.any() or float(light[ring].mean()) < settings.paper_share:
+        return False
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(light.astype(np.uint8), connectivity=4)
+    paper = int(np.bincount(labels[ring & light]).argmax())
+    x, y, w, h, area = stats[paper]
+    closed = x > 0 and y > 0 and x + w < width and y + h < height
+    return bool(closed and area <= settings.paper_max_share * height * width)
 
 
 def _order_lines(members: list[TextLine], vertical: bool, rtl: bool) -> list[TextLine]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from translations.pipeline.contracts import Balloon, Box, Flag, TextLine
@@ -34,11 +35,19 @@ def test_large_shouted_text_in_a_balloon_is_dialogue_not_sfx():
     assert len(held) == 1 and Flag.SFX not in held[0].flags
 
 
-def test_large_text_on_plain_paper_without_a_mask_is_not_sfx():
+def test_large_text_in_a_balloon_the_segmenter_missed_is_not_sfx():
     page = page_with_tone()
+    cv2.ellipse(page, (324, 175), (90, 130), 0, 0, 360, (0, 0, 0), 3)  # the balloon's outline, no mask for it
     shout = [column(300, 100, 48, 150, "焼いた!?")]  # the segmenter missed its balloon: white all around
     (block,) = [b for b in group_lines([*DIALOGUE, *shout], [], image=page) if b.lines[0].text == "焼いた!?"]
     assert Flag.SFX not in block.flags
+
+
+def test_large_text_on_a_blank_panel_is_still_sfx():
+    page = page_with_tone()
+    sfx = [column(300, 100, 60, 150, "ドン")]  # white all around, but the white is the whole panel
+    (block,) = [b for b in group_lines([*DIALOGUE, *sfx], [], image=page) if b.lines[0].text == "ドン"]
+    assert Flag.SFX in block.flags
 
 
 def test_large_text_over_the_art_is_sfx():
