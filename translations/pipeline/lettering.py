@@ -226,17 +226,19 @@ class Typesetter:
         self, font: FontChoice, shape: TextShape, text: str, language: str, vertical: bool, stroke: int, raqm: bool
     ):
         self.font, self.shape, self.vertical, self.stroke, self.raqm = font, shape, vertical, stroke, raqm
-        chars = _has_cjk(text) and language_key(language) != "ko"
+        # Script by word: one `ー` or `!?` mark in an English line keeps it wrapping at spaces.
+        chars = written_in_cjk(text) and language_key(language) != "ko"
         self.joiner = "" if chars or vertical else " "
         self.tokens = [c for c in text if not c.isspace()] if self.joiner == "" else text.split()
-        self.pitch = _CJK_LINE_PITCH if _has_cjk(text) else _LINE_PITCH
+        self.pitch = _CJK_LINE_PITCH if chars or vertical else _LINE_PITCH
+        self._names = names(self.tokens) if self.joiner else set()
         self.hyphenator = _hyphenator(language) if not chars else None
         self._tails: set[str] = set()  # second halves of split words, never split again
 
     def best(self, min_size: int, max_size: int) -> tuple[int, list[Placed], bool]:
         """The largest size whose layout fits: (size, placed lines, overflow)."""
         size, placed = self._search(min_size, max_size, hyphenate=False)
-        long_words = any(len(t) >= _HYPHEN_MIN_WORD for t in self.tokens)
+        long_words = any(self._may_split(t) for t in self.tokens)
         small = size is None or size < _HYPHEN_BELOW * min_size
         if self.hyphenator and long_words and not self.vertical and small:
             # Hyphens are a cost, paid only where the letters get small: for clearly bigger ones (or to fit at all).
@@ -267,7 +269,7 @@ class Typesetter:
         total = measure(self.joiner.join(self.tokens))
         first = max(1, math.ceil(total / max(self.shape.widest, 1)))
         last = (self.shape.bottom - self.shape.top + 1 - face.ink_height) // pitch + 1
-        hyphen = self._hyphenate if hyphenate else None
+        hyphen = self._hyphenate if hyphenate else self._at_own_hyphen
         for count in range(first, min(first + _MORE_LINES, last) + 1):
             # Centre the ink, not the line boxes: the last line's leading below it is no ink.
             top = _centred(self.shape.cy, (count - 1) * pitch + face.ink_height, self.shape.top, self.shape.bottom)
@@ -322,10 +324,20 @@ class Typesetter:
         top = round(shape.cy - len(lines) * pitch / 2)
         return [Placed(t, round(shape.cx - face.measure(t) / 2), top + i * pitch) for i, t in enumerate(lines)]
 
+    def _at_own_hyphen(self, word: str, line: str, width: int, measure: Callable[[str], int]) -> tuple[str, str] | None:
+        """A word's own hyphen ("Karasuma-san") is a free place to break it: no second hyphen is added."""
+        if not self.joiner:
+            return None
+        prefix = f"{line}{self.joiner}" if line else ""
+        own = [k + 1 for k in range(1, len(word) - 1) if word[k] == "-" and measure(prefix + word[: k + 1]) <= width]
+        return (word[: own[-1]], word[own[-1] :]) if own else None
+
     def _hyphenate(self, word: str, line: str, width: int, measure: Callable[[str], int]) -> tuple[str, str] | None:
+        if own := self._at_own_hyphen(word, line, width, measure):
+            return own
         # Only long words, and only when they would leave the line empty or less than half full.
         # A word is split once at most: "Incom-prehens-ibly" reads worse than smaller letters.
-        if len(word) < _HYPHEN_MIN_WORD or word in self._tails or (line and measure(line) > width / 2):
+        if not self._may_split(word) or (line and measure(line) > width / 2):
             return None
         for head, tail in self.hyphenator.iterate(word):
             candidate = f"{line}{self.joiner if line else ''}{head}-"
@@ -333,6 +345,11 @@ class Typesetter:
                 self._tails.add(tail)
                 return f"{head}-", tail
         return None
+
+    def _may_split(self, word: str) -> bool:
+        """Hyphenation rules: words of at least `_HYPHEN_MIN_WORD` letters, never a name, never twice."""
+        letters = sum(ch.isalpha() for ch in word)
+        return letters >= _HYPHEN_MIN_WORD and word not in self._names and word not in self._tails
 
     def _hard_break(self, word: str, line: str, width: int, measure: Callable[[str], int]) -> tuple[str, str] | None:
         if line:
@@ -528,8 +545,34 @@ def _centred(centre: float, extent: int, low: int, high: int) -> int:
     return max(low, min(start, high + 1 - extent)) if extent <= high - low + 1 else round((low + high + 1 - extent) / 2)
 
 
-def _has_cjk(text: str) -> bool:
-    return any("\u3000" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af" for ch in text)
+def written_in_cjk(text: str) -> bool:
+    """True when most words are CJK: a word counts as CJK when it has more CJK characters than letters of
+    other scripts; punctuation and marks shared by both (ー, …, !?) count for neither."""
+    cjk = latin = 0
+    for word in text.split():
+        han = sum(_is_cjk_letter(ch) for ch in word)
+        other = sum(ch.isalpha() and not _is_cjk_letter(ch) for ch in word)
+        if han > other:
+            cjk += han
+        elif other:
+            latin += other
+    return cjk > latin
+
+
+def _is_cjk_letter(ch: str) -> bool:
+    # Kana, ideographs and Hangul; the prolonged-sound mark and CJK punctuation are no evidence either way.
+    return ch.isalpha() and ("\u3040" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af") and ch != "ー"
+
+
+def names(words: list[str]) -> set[str]:
+    """Capitalised words that do not start a sentence: names, which are never hyphenated ("Kur-eha")."""
+    found = set()
+    for previous, word in itertools.pairwise(["", *words]):
+        first = next((ch for ch in word if ch.isalpha()), "")
+        sentence_start = not previous or previous.rstrip("\"'”’)")[-1:] in ".!?…"
+        if first.isupper() and not sentence_start:
+            found.add(word)
+    return found
 
 
 @lru_cache(maxsize=32)
