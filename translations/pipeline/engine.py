@@ -19,6 +19,7 @@ import numpy as np
 from translations.pipeline.contracts import (
     Balloon,
     Detector,
+    Erasure,
     Flag,
     LetteredRegion,
     Letterer,
@@ -40,7 +41,7 @@ logger = logging.getLogger(__name__)
 MIN_TEXT_PAGE_SIDE = 24
 
 Grouper = Callable[..., tuple[TextBlock, ...]]  # (lines, balloons, *, image, rtl) → blocks in reading order
-Eraser = Callable[[np.ndarray, tuple[TextBlock, ...]], np.ndarray]  # (image, blocks) → image without their text
+Eraser = Callable[[np.ndarray, tuple[TextBlock, ...]], Erasure]  # (image, blocks) → image without their text
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,10 @@ class PagePipeline:
         lettered: tuple[LetteredRegion, ...] = ()
         if erase:
             with _stage("inpaint", timings):
-                image = self.eraser(image, erase)
+                erasure = self.eraser(image, erase)
+            image = erasure.image
+            for block_id in erasure.plated:
+                flags[block_id] = flags[block_id] | {Flag.PLATE}
             if translator.letters:
                 with _stage("letter", timings):
                     image, lettered = self.letterer.letter(
