@@ -21,7 +21,9 @@ import numpy as np
 from translations.pipeline.contracts import (
     Balloon,
     Detector,
+    Erasure,
     Flag,
+    LetteredRegion,
     Letterer,
     PipelineError,
     Recognizer,
@@ -41,7 +43,7 @@ logger = logging.getLogger(__name__)
 MIN_TEXT_PAGE_SIDE = 24
 
 Grouper = Callable[..., tuple[TextBlock, ...]]  # (lines, balloons, *, image, rtl) → blocks in reading order
-Eraser = Callable[[np.ndarray, tuple[TextBlock, ...]], np.ndarray]  # (image, blocks) → image without their text
+Eraser = Callable[[np.ndarray, tuple[TextBlock, ...]], Erasure]  # (image, blocks) → image without their text
 
 
 @dataclass(frozen=True)
@@ -137,7 +139,9 @@ class PagePipeline:
         timings.update(read.timings_ms)
         page, blocks = read.page, read.blocks
         image = page.image
-        handled = tuple(block for block in blocks if include_sfx or Flag.SFX not in block.flags)
+        handled = tuple(
+            block for block in blocks if (include_sfx or Flag.SFX not in block.flags) and not unreadable(block)
+        )
 
         with _stage("translate", timings):
             result = _translate(translator, image, handled, source_language, target_language, context_translations)
@@ -145,19 +149,23 @@ class PagePipeline:
 
         # Cleaning mode erases every handled block; a translation erases only what it can replace.
         erase = handled if not translator.letters else tuple(b for b in handled if texts.get(b.id))
-        font_sizes: dict[int, int] = {}
+        lettered: tuple[LetteredRegion, ...] = ()
         if erase:
             with _stage("inpaint", timings):
-                image = self.eraser(image, erase)
+                erasure = self.eraser(image, erase)
+            image = erasure.image
+            for block_id in erasure.plated:
+                flags[block_id] = flags[block_id] | {Flag.PLATE}
             if translator.letters:
                 with _stage("letter", timings):
                     image, lettered = self.letterer.letter(
                         image, erase, {b.id: texts[b.id] for b in erase}, target_language
                     )
                 for region in lettered:
-                    font_sizes[region.block_id] = region.font_size
                     if region.overflow:
                         flags[region.block_id] = flags[region.block_id] | {Flag.OVERFLOW}
+                    if region.collision:
+                        flags[region.block_id] = flags[region.block_id] | {Flag.COLLISION}
         with _stage("encode", timings):
             fmt = output_format or page.format
             encoded = encode_page(image, fmt)
@@ -169,12 +177,13 @@ class PagePipeline:
             target_language=target_language,
             translator=translator.name,
             mode="translate" if translator.letters else "cleaning",
-            regions=[_region(block, texts, flags, font_sizes) for block in blocks],
+            regions=[_region(block, texts, flags, {r.block_id: r for r in lettered}) for block in blocks],
             timings_ms=dict(timings),
             models={**self.models, **result.models},
             usage=dict(result.usage),
             frames=page.frames,
             proposed_terms=[asdict(term) for term in result.proposed_terms],
+            collisions=sum(region.collision for region in lettered),
         )
         logger.info(
             "page done translator=%s regions=%d erased=%d timings_ms=%s",
@@ -195,6 +204,14 @@ class PagePipeline:
         with _stage("group", timings):
             balloons: tuple[Balloon, ...] = detection.balloons
             return self.grouper(lines, balloons, image=image, rtl=language in RIGHT_TO_LEFT)
+
+
+def unreadable(block: TextBlock) -> bool:
+    """Text outside any balloon that OCR reads badly: a menu strip, a sweat mark, a doodle more often than text.
+
+    It is left as it is (flagged `low_confidence` in the report): erasing art is worse than leaving a word.
+    """
+    return block.balloon is None and Flag.LOW_CONFIDENCE in block.flags
 
 
 class _Timings(dict):
@@ -260,15 +277,20 @@ def _resolve(
 
 
 def _region(
-    block: TextBlock, texts: dict[int, str | None], flags: dict[int, frozenset[Flag]], font_sizes: dict[int, int]
+    block: TextBlock,
+    texts: dict[int, str | None],
+    flags: dict[int, frozenset[Flag]],
+    lettered: dict[int, LetteredRegion],
 ) -> RegionReport:
     confidences = [line.confidence for line in block.lines]
+    drawn = lettered.get(block.id)
     return RegionReport(
         id=block.id,
         box=block.box.as_list(),
         source_text=block.source_text,
         translation=texts.get(block.id),
         flags=sorted(flags.get(block.id, block.flags)),
-        font_size=font_sizes.get(block.id),
+        font_size=drawn.font_size if drawn else None,
+        letter_box=drawn.letter_box.as_list() if drawn and drawn.letter_box else None,
         confidence=round(min(confidences), 3) if confidences else None,
     )
