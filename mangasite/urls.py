@@ -1,4 +1,4 @@
-"""Top-level URL map: the reader site, admin, media for those allowed to read, health."""
+"""Top-level URL map: the reader site, admin, media for those allowed to read, health, the API."""
 
 from __future__ import annotations
 
@@ -7,5 +7,10 @@ from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("scraper/", include("scraper.urls")),
     path("", include("translations.urls")),
+    path("", include("translations.api.urls")),
 ]
+
+# JSON under /api/ when something fails outside the API views; Django's page elsewhere.
+handler500 = "translations.api.errors.server_error"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib.auth import views as auth_views
 from django.urls import path, register_converter
 
-from translations.views import accounts, exports, health, library, media, reader, staff
+from translations.views import accounts, dashboard, exports, health, library, media, metrics, reader, staff, tokens
 
 
 class ChapterConverter:
@@ -46,8 +46,12 @@ urlpatterns = [
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", health.healthz, name="healthz"),
+    path("metrics", metrics.metrics, name="metrics"),
+    path("staff/dashboard/", dashboard.dashboard, name="staff-dashboard"),
     path("media/pages/<int:page_id>/image", media.page_image, name="page-image"),
     path("media/pages/<int:page_id>/thumbnail", media.page_thumbnail, name="page-thumbnail"),
+    path("account/tokens/", tokens.token_list, name="account-tokens"),
+    path("account/tokens/<int:token_id>/revoke", tokens.token_revoke_view, name="account-token-revoke"),
     path("media/results/<int:result_id>/image", media.result_image, name="result-image"),
     path("media/manga/<int:manga_id>/cover", media.manga_cover, name="manga-cover"),
 ]
