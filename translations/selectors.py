@@ -93,12 +93,17 @@ def job_events_after(*, job_id: int, after_seq: int, limit: int = 500) -> list[E
     return [event_message(event) for event in events]
 
 
-def job_visible_to(*, job_id: int, user) -> bool:
-    """Who may watch a job: whoever may read its manga (translations/access.py); staff, as in the admin,
-    only with the view permission on jobs."""
+def may_watch_jobs(user) -> bool:
+    """Whether the user may watch job progress at all: signed in and active; staff, as in the admin,
+    only with the view permission on jobs. Pages use it to decide whether to open a socket."""
     if not user.is_authenticated or not user.is_active:
         return False
-    if user.is_staff and not user.has_perm("translations.view_translationjob"):
+    return not user.is_staff or user.has_perm("translations.view_translationjob")
+
+
+def job_visible_to(*, job_id: int, user) -> bool:
+    """Who may watch a job: whoever may watch jobs (above) and may read its manga (translations/access.py)."""
+    if not may_watch_jobs(user):
         return False
     job = TranslationJob.objects.filter(pk=job_id).select_related("chapter__manga").first()
     return job is not None and access.can_read(user, job.chapter.manga)

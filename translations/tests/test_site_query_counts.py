@@ -16,7 +16,8 @@ pytestmark = pytest.mark.django_db
 
 # Session + user, then the page's own reads (see reader_selectors.py).
 LIBRARY_QUERIES = 6  # count, page of manga, recently updated, continue reading
-MANGA_QUERIES = 9  # manga, chapter count, a page of chapters, their page counts, latest jobs, last number, position
+MANGA_QUERIES = 11  # manga, chapter count, a page of chapters, their page counts, latest jobs, last number,
+# position, and for staff their permissions (may they watch jobs)
 READER_QUERIES = 10  # manga, chapter, latest jobs, results, pages, previous, next, position
 
 

@@ -24,6 +24,7 @@ from translations.reader_selectors import (
     manga_chapters,
     reading_position,
 )
+from translations.selectors import may_watch_jobs
 from translations.views.links import url_maker
 from translations.views.lookups import login_needed, readable_manga_or_404
 
@@ -149,6 +150,7 @@ def manga_context(request, manga: Manga, *, upload_form: UploadForm | None = Non
         "chapters_page": chapters,
         "first_chapter": rows[0].chapter if rows and chapters.number == 1 else None,
         "items": chapter_items(manga, rows),
+        "live": may_watch_jobs(request.user),
         "position": reading_position(request.user, manga),
         "is_staff": is_staff,
         "translate_form": TranslateForm.for_manga(manga) if is_staff else None,
