@@ -52,6 +52,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def drain(base: str, limit_s: float = 120) -> None:
+    """Wait until the server answers /healthz within a second again (its backlog is gone)."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        started = time.monotonic()
+        result = run_load([f"{base}/healthz"], concurrency=1, duration_s=0.1, timeout_s=5)
+        if not result.errors and time.monotonic() - started < 1:
+            return
+
+
 def fill_library(data_dir: Path) -> tuple[dict[str, str], str]:
     """The benchmark library; returns the URLs to load and a reader's session cookie."""
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
@@ -165,10 +175,13 @@ def main() -> int:
         for name, path in urls.items():
             url = base + path
             run_load([url], concurrency=4, duration_s=2, cookies=[cookie])  # warm caches and connections
-            for mode, value in (("rate", args.rate), ("concurrency", args.concurrency)):
+            # Saturation first (closed loop: it never queues more than its clients), then the offered
+            # rate, then wait for a server that fell behind to drain before the next page.
+            for mode, value in (("concurrency", args.concurrency), ("rate", args.rate)):
                 result = run_load([url], duration_s=args.duration, cookies=[cookie], **{mode: value})
                 print(f"{name:10s} {result.summary()}", flush=True)
                 results.append({"setup": setup, "page": name, "path": path, **asdict(result)})
+                drain(base)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=40)
