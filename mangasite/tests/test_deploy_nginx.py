@@ -8,7 +8,9 @@ from __future__ import annotations
 import io
 import json
 import re
+import time
 import zipfile
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -17,7 +19,7 @@ from django.conf import settings as django_settings
 from websockets.sync.client import connect as ws_connect
 
 from mangasite.tests.serving import ServingStack, nginx_missing
-from translations.models import AuditEntry, Chapter, Manga
+from translations.models import AuditEntry, Chapter, JobEvent, Manga
 from translations.services.jobs import chapter_request_translation, job_cancel
 from translations.tests.job_helpers import make_staff, page_image
 from translations.tests.library import store_page
@@ -143,6 +145,14 @@ def test_progress_sockets_upgrade_through_nginx_and_large_uploads_reach_django(s
     assert event["type"] == "job.finished"
     assert event["data"]["status"] == "cancelled"
     assert event["seq"] == snapshot["seq"] + 1
+    # daphne stamped the first delivery: the progress-delay figure of /metrics.
+    finished = JobEvent.objects.get(job=job, seq=event["seq"])
+    deadline = time.monotonic() + 5
+    while finished.delivered_at is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+        finished.refresh_from_db()
+    assert finished.delivered_at is not None
+    assert timedelta(0) <= finished.delivered_at - finished.created_at < timedelta(seconds=5)
 
     # A 64 MiB CBZ in a multipart form: the username field after it is read only if the whole body
     # went through nginx to Django, which records the failed sign-in.
