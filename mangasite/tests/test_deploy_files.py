@@ -151,3 +151,15 @@ def test_the_env_template_lists_every_documented_variable():
     assert len(documented) > 50
     # Test-run variables are make's, not the site's.
     assert documented - listed == set()
+
+
+def test_the_deploy_script_parses_and_records_the_deploy():
+    script = DEPLOY / "deploy.sh"
+
+    result = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True)
+
+    assert result.returncode == 0, result.stderr
+    text = script.read_text()
+    assert text.startswith("#!/usr/bin/env bash\n")
+    assert "set -euo pipefail" in text
+    assert 'manage record_deploy --version "$VERSION"' in text
