@@ -29,7 +29,7 @@ manage migrate --noinput
 manage collectstatic --noinput -v0
 manage models fetch
 
-# Workers finish their page (TimeoutStopSec=180) and the sweeper re-queues anything cut short.
+# Workers finish their page (TimeoutStopSec=300s) and the sweeper re-queues anything cut short.
 sudo systemctl restart "${UNITS[@]}"
 for _ in $(seq 1 60); do
     if curl -fsS "http://${MANGA_WEB_BIND:-127.0.0.1:8000}/healthz" -o /dev/null; then
