@@ -159,6 +159,23 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# The cache every web process shares: sign-in throttling. Redis with REDIS_URL, else files in the data dir.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "mangasite-cache",
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": MANGA_DATA_DIR / "cache",
+        }
+    }
+
 Q_CLUSTER = {
     "name": "mangasite",
     "workers": env_int("MANGA_Q_WORKERS", 2, minimum=1),
@@ -197,6 +214,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
+# Sign-in throttling (mangasite/login_throttle.py): wrong passwords per account before a lock, and its length.
+AUTHENTICATION_BACKENDS = ["mangasite.login_throttle.ThrottledModelBackend"]
+MANGA_LOGIN_MAX_FAILURES = env_int("MANGA_LOGIN_MAX_FAILURES", 10, minimum=1)
+MANGA_LOGIN_LOCKOUT_SEC = env_int("MANGA_LOGIN_LOCKOUT_SEC", 900, minimum=1)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
