@@ -187,11 +187,18 @@ def _translator(request: PageRequest):
     gemini = None
     if request.translator.startswith("gemini"):
         from compute_service.config import gemini_values
-        from translations.pipeline.gemini_config import GeminiConfig
+        from translations.pipeline.translators.gemini_config import GeminiConfig
 
         overrides = {"model": request.primary_model, "fallback_model": request.fallback_model}
         gemini = GeminiConfig.from_values(gemini_values(os.environ), **{k: v for k, v in overrides.items() if v})
-    return get_translator(request.translator, gemini=gemini)
+    llm = None
+    if request.translator == "openai_compat":
+        from compute_service.config import llm_values
+        from translations.pipeline.translators.openai_config import LLMConfig
+
+        overrides = {"model": request.primary_model, "fallback_model": request.fallback_model}
+        llm = LLMConfig.from_values(llm_values(os.environ), **{k: v for k, v in overrides.items() if v})
+    return get_translator(request.translator, gemini=gemini, llm=llm)
 
 
 def _check_image(data: bytes, max_pixels: int) -> None:

@@ -81,6 +81,12 @@ def _int(environ: Mapping[str, str], name: str, default: int, *, minimum: int = 
     return value
 
 
+def llm_values(environ: Mapping[str, str]):
+    """A getter for LLMConfig.from_values: the environment, with MANGA_LLM_API_KEY also read from its _FILE."""
+    key = _secret(environ, "MANGA_LLM_API_KEY")
+    return lambda name: key if name == "MANGA_LLM_API_KEY" else environ.get(name)
+
+
 def gemini_values(environ: Mapping[str, str]):
     """A getter for GeminiConfig.from_values: the environment, with GEMINI_API_KEY also read from its _FILE."""
     key = _secret(environ, "GEMINI_API_KEY")

@@ -27,7 +27,7 @@ TRANSLATE_PATH = "/internal/translate/page"
 HEALTH_PATH = "/healthz"
 METRICS_PATH = "/metrics"
 
-TRANSLATORS = ("none", "test", "gemini", "gemini_hq")
+TRANSLATORS = ("none", "test", "gemini", "gemini_hq", "openai_compat")  # = pipeline.factory.TRANSLATOR_NAMES
 MAX_CONTEXT_TRANSLATIONS = 3
 MAX_CONTEXT_CHARS = 20_000  # per previous page: far above a page of dialogue, far below a memory problem
 MAX_NAME_CHARS = 128  # languages, translators, model names

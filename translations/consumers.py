@@ -22,8 +22,10 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.utils import timezone
 
+from translations.api.ws_auth import accepted_subprotocol
 from translations.progress import group_name
 from translations.selectors import job_events_after, job_snapshot, job_visible_to
+from translations.services.telemetry import events_mark_delivered
 
 
 class JobProgressConsumer(AsyncJsonWebsocketConsumer):
@@ -39,7 +41,7 @@ class JobProgressConsumer(AsyncJsonWebsocketConsumer):
         after = _after(self.scope.get("query_string", b""))
         if self.channel_layer is not None:
             await self.channel_layer.group_add(group_name(self.job_id), self.channel_name)
-        await self.accept()
+        await self.accept(subprotocol=accepted_subprotocol(self.scope))
         if after is None:
             snapshot = await database_sync_to_async(job_snapshot)(job_id=self.job_id)
             if snapshot is None:  # deleted a moment ago
@@ -98,6 +100,10 @@ class JobProgressConsumer(AsyncJsonWebsocketConsumer):
                 for event in events:
                     await self.send_json(event)
                     self.sent_seq = event["seq"]
+                if events:  # after the sends: the stamp is for the progress-delay figure, never in its way
+                    await database_sync_to_async(events_mark_delivered)(
+                        job_id=self.job_id, first_seq=events[0]["seq"], last_seq=events[-1]["seq"]
+                    )
                 if len(events) < 500:
                     return
 

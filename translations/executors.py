@@ -7,14 +7,15 @@ request to the compute service goes through `compute_send`, the one chokepoint f
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import requests
 from django.conf import settings
@@ -40,6 +41,7 @@ class PageWork:
     translator: str
     context_translations: tuple[str, ...] = ()  # previous pages' translations, oldest first, ≤ 3
     manga_slug: str = ""  # picks the manga's glossary (dict/glossaries/<slug>.json)
+    learned_glossary: dict = field(default_factory=dict)  # the manga's accepted terms, in the dict/ glossary format
     correlation_id: str = ""  # job-12/page-7/try-1, in every log line of this page
 
 
@@ -96,6 +98,15 @@ class TranslateExecutor(Protocol):
     def translate_page(self, work: PageWork, *, on_stage: StageCallback) -> PageExecution: ...
 
 
+@runtime_checkable
+class ReadsAhead(Protocol):
+    """An executor that can start on the next pages while the current one is translated (docs/read-ahead.md)."""
+
+    read_ahead: int  # how many pages after the current one it reads ahead; 0: none
+
+    def prefetch(self, works: Sequence[PageWork]) -> None: ...
+
+
 def get_executor(backend: str) -> TranslateExecutor:
     """The executor a job's `backend` names, made once per process (after any fork: it is lazy)."""
     if backend == ExecutionBackend.LOCAL:
@@ -114,30 +125,56 @@ def get_executor(backend: str) -> TranslateExecutor:
 
 @functools.cache
 def _local_executor() -> LocalExecutor:
-    return LocalExecutor(model_dir=Path(settings.MANGA_MODEL_DIR))
+    return LocalExecutor(model_dir=Path(settings.MANGA_MODEL_DIR), read_ahead=settings.MANGA_READ_AHEAD_PAGES)
 
 
 class LocalExecutor:
-    """Runs the page pipeline in this process. Its models load on the first page, once per process."""
+    """Runs the page pipeline in this process. Its models load on the first page, once per process.
+
+    With `read_ahead` > 0 the job hands it the next pages (`prefetch`) and one background thread reads them
+    (load → detect → OCR → group) while this page is translated, inpainted and lettered (docs/read-ahead.md).
+    """
 
     name = "local"
 
-    def __init__(self, *, model_dir: Path) -> None:
+    def __init__(self, *, model_dir: Path, read_ahead: int = 0) -> None:
+        from translations.readahead import PageReader
+
         self.model_dir = model_dir
+        self.read_ahead = read_ahead
+        self.reader = PageReader(self._read_page, depth=read_ahead)
+
+    def prefetch(self, works: Sequence[PageWork]) -> None:
+        """Start reading these pages, the current one first; a no-op without read-ahead."""
+        if self.read_ahead:
+            self.reader.prefetch([(work.image, work.source_language) for work in works])
+
+    def _read_page(self, image: bytes, source_language: str):
+        from translations.pipeline.factory import shared_pipeline
+
+        return shared_pipeline(str(self.model_dir)).read(image, source_language=source_language)
 
     def translate_page(self, work: PageWork, *, on_stage: StageCallback) -> PageExecution:
         # Imported here: the pipeline pulls in numpy, OpenCV and onnxruntime, which the web process never needs.
         from translations.pipeline.contracts import PipelineError
         from translations.pipeline.factory import get_translator, shared_pipeline
+        from translations.pipeline.languages import check_languages
         from translations.pipeline.registry import ModelMissing
 
         started = time.perf_counter()
         try:
             translator = get_translator(work.translator, **_translator_options(work))
-            outcome = shared_pipeline(str(self.model_dir)).run(
-                work.image,
+            check_languages(work.source_language, work.target_language)
+            pipeline = shared_pipeline(str(self.model_dir))
+            if self.read_ahead:
+                read = self.reader.take(work.image, work.source_language)
+                for stage in read.timings_ms:  # the stages ran ahead; progress still shows each of them
+                    on_stage(stage)
+            else:
+                read = pipeline.read(work.image, source_language=work.source_language, on_stage=on_stage)
+            outcome = pipeline.finish(
+                read,
                 translator=translator,
-                source_language=work.source_language,
                 target_language=work.target_language,
                 context_translations=work.context_translations,
                 on_stage=on_stage,
@@ -160,11 +197,17 @@ class LocalExecutor:
 
 
 def _translator_options(work: PageWork) -> dict:
-    if not work.translator.startswith("gemini"):
-        return {}
-    from translations.gemini_settings import gemini_config, manga_glossary
+    from translations.gemini_settings import gemini_config, llm_config, manga_glossary
+    from translations.pipeline.translators.dictionaries import Glossary
 
-    return {"gemini": gemini_config(glossary=manga_glossary(work.manga_slug))}
+    glossary = manga_glossary(work.manga_slug)
+    learned = Glossary.from_dict(work.learned_glossary, name=f"accepted terms of {work.manga_slug}")
+    if work.translator.startswith("gemini"):
+        config = gemini_config(glossary=glossary)
+        return {"gemini": dataclasses.replace(config, learned=learned) if config else None}
+    if work.translator == "openai_compat":
+        return {"llm": llm_config(glossary=glossary, learned=learned)}
+    return {}
 
 
 def _fallback_used(report: dict) -> bool:
@@ -184,9 +227,36 @@ def _session() -> requests.Session:
     return requests.Session()
 
 
-def compute_send(request: requests.PreparedRequest, *, timeout: float) -> requests.Response:
-    """The one place a request leaves for the compute service (tests fake this or the server)."""
-    return _session().send(request, timeout=(min(10.0, timeout), timeout), allow_redirects=False)
+def compute_send(
+    request: requests.PreparedRequest, *, timeout: float, attempt: int = 1, record: bool = True
+) -> requests.Response:
+    """The one place a request leaves for the compute service (tests fake this or the server).
+
+    Each try is recorded for the metrics (translations/services/telemetry.py), unless `record` is
+    off: the preflight's probes (compute_check) are not pages.
+    """
+    from compute_service.contract import Header
+    from translations.services.telemetry import compute_call_record
+
+    started = time.perf_counter()
+    if not record:
+        return _session().send(request, timeout=(min(10.0, timeout), timeout), allow_redirects=False)
+    try:
+        response = _session().send(request, timeout=(min(10.0, timeout), timeout), allow_redirects=False)
+    except requests.Timeout:
+        compute_call_record(outcome="timeout", elapsed_ms=_ms(started), attempt=attempt)
+        raise
+    except requests.ConnectionError:
+        compute_call_record(outcome="connection_error", elapsed_ms=_ms(started), attempt=attempt)
+        raise
+    compute_call_record(
+        outcome="answered",
+        status_code=response.status_code,
+        elapsed_ms=_ms(started),
+        cold_start=response.headers.get(Header.COLD_START.value) == "true",
+        attempt=attempt,
+    )
+    return response
 
 
 class CloudRunExecutor:
@@ -246,7 +316,7 @@ class CloudRunExecutor:
             sent += body_bytes
             wait: float | None = None
             try:
-                response = compute_send(prepared, timeout=self.timeout_sec)
+                response = compute_send(prepared, timeout=self.timeout_sec, attempt=attempt)
             except requests.Timeout:
                 error = ExecutorError("remote", f"the compute service did not answer within {self.timeout_sec}s")
                 error.code, retryable = "timeout", True

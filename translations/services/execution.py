@@ -21,10 +21,18 @@ from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
 from translations import storage
-from translations.executors import ExecutorError, PageExecution, PageWork, TranslateExecutor, get_executor
+from translations.executors import (
+    ExecutorError,
+    PageExecution,
+    PageWork,
+    ReadsAhead,
+    TranslateExecutor,
+    get_executor,
+)
 from translations.models import PageResult, TranslationJob
 from translations.progress import EventType, event_record, page_failed_record
-from translations.selectors import page_context_translations
+from translations.selectors import manga_learned_glossary, page_context_translations
+from translations.services.glossary import glossary_propose
 from translations.services.jobs import (
     job_enqueue,
     job_enqueue_later,
@@ -74,10 +82,43 @@ def job_run(*, job_id: int, executor: TranslateExecutor | None = None, slice_sec
             if _finish_job(job_id):
                 return RunEnd.FINISHED
             continue  # a page was queued again meanwhile
-        if page_execute(result=claim, executor=executor or get_executor(claim.job.backend)) == Status.PENDING:
+        chosen = executor or get_executor(claim.job.backend)
+        if isinstance(chosen, ReadsAhead) and chosen.read_ahead:
+            chosen.prefetch(_pages_ahead(claim, chosen.read_ahead))
+        if page_execute(result=claim, executor=chosen) == Status.PENDING:
             job_enqueue_later(job_id, seconds=settings.MANGA_CLOUDRUN_RETRY_BUDGET_SEC)
             return RunEnd.DEFERRED
         pages_done += 1
+
+
+def _pages_ahead(claim: PageResult, depth: int) -> list[PageWork]:
+    """The claimed page and the next `depth` pending pages of its job, as the executor reads them.
+
+    Only what reading needs (the bytes and the source language); a page whose file cannot be read is left out and
+    fails at its turn as it always did. The next pages are not claimed: a worker that dies leaves them pending.
+    """
+    job, page = claim.job, claim.page
+    upcoming = (
+        job.page_results.filter(status=Status.PENDING, page__index__gt=page.index)
+        .select_related("page")
+        .order_by("page__index")[:depth]
+    )
+    works = []
+    for result in [claim, *upcoming]:
+        try:
+            data = storage.resolve_path(result.page.image).read_bytes()
+        except (OSError, storage.StorageError):
+            continue
+        works.append(
+            PageWork(
+                image=data,
+                image_name=result.page.image.rsplit("/", 1)[-1],
+                source_language=page.chapter.manga.source_language,
+                target_language=job.target_language,
+                translator=job.translator,
+            )
+        )
+    return works
 
 
 def _claim_next_page(job_id: int) -> PageResult | RunEnd | None:
@@ -211,6 +252,7 @@ def page_execute(*, result: PageResult, executor: TranslateExecutor) -> str:
                 translator=job.translator,
                 context_translations=page_context_translations(job_id=job.pk, before_index=page.index),
                 manga_slug=page.chapter.manga.slug,
+                learned_glossary=manga_learned_glossary(manga_id=page.chapter.manga_id),
                 correlation_id=correlation,
             )
             verdict, execution, transport = _run_executor(executor, work, result)
@@ -312,6 +354,10 @@ def _record(
                         "output_path": output_path,
                     },
                 )
+    if recorded and report.get("proposed_terms"):
+        glossary_propose(
+            manga_id=result.page.chapter.manga_id, proposals=report["proposed_terms"], page_id=result.page_id
+        )
     if recorded and previous_output and previous_output != output_path:
         _delete_quietly(previous_output)  # a stale output: the page failed, had no text, or changed format
     if not recorded and output_path:

@@ -10,7 +10,8 @@
   the pages claimed and ends at once.
 - Where the broker cannot be read, an active job with no page running enqueued longer than
   MANGA_Q_RETRY ago is queued again.
-- Audit entries older than MANGA_AUDIT_RETENTION_DAYS are removed.
+- Audit entries older than MANGA_AUDIT_RETENTION_DAYS are removed, compute calls (the metrics'
+  rows) older than MANGA_METRICS_RETENTION_DAYS too.
 
 Re-queueing twice is harmless: pages are claimed with conditional updates.
 """
@@ -31,6 +32,7 @@ from translations.progress import EventType, event_record, page_failed_record
 from translations.services.audit import audit_prune
 from translations.services.broker_tasks import waiting_job_ids
 from translations.services.jobs import TASK_TRANSLATE_JOB, job_enqueue, job_refresh_counters
+from translations.services.telemetry import compute_calls_prune
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +49,7 @@ class SweepReport:
     failed_pages: list[int] = field(default_factory=list)
     requeued_jobs: list[int] = field(default_factory=list)
     audit_pruned: int = 0
+    compute_calls_pruned: int = 0
 
 
 def jobs_sweep(*, now=None) -> SweepReport:
@@ -68,6 +71,7 @@ def jobs_sweep(*, now=None) -> SweepReport:
         job_enqueue(job_id)
         report.requeued_jobs.append(job_id)
     report.audit_pruned = audit_prune(now=now)
+    report.compute_calls_pruned = compute_calls_prune(now=now)
     if report.requeued_pages or report.failed_pages or report.requeued_jobs:
         logger.warning(
             "sweep: requeued pages=%s failed pages=%s requeued jobs=%s",
