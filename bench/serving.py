@@ -4,7 +4,7 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/mangasite_bench REDIS_URL=redis://127.0.0.1:6379/14 \\
         .venv/bin/python bench/serving.py                   # PostgreSQL + Redis: a scratch database
     options: --duration 30 --concurrency 50 --rate 100 --shape gunicorn|daphne|both --workers 2 --threads 4
-             --targets healthz,changelist,ws --rate-targets healthz
+             --targets healthz,changelist,ws --rate-targets healthz --timeout 30
 
 Starts the shape as production runs it, with DEBUG off and collected static files: gunicorn
 (gthread, `--workers` x `--threads`) for HTTP and daphne for /ws/ (`--shape daphne`: daphne for
@@ -209,6 +209,9 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--targets", default="healthz,changelist,ws")
     parser.add_argument("--rate-targets", default="healthz", help="targets also driven at the fixed --rate")
+    # Saturation latency is clients / throughput: on a shared 2-core machine a 60 ms admin page at 50
+    # clients waits seconds; past this a request counts as an error (gunicorn's own --timeout is 60).
+    parser.add_argument("--timeout", type=float, default=30, help="per request, seconds (default 30)")
     args = parser.parse_args()
 
     failed = False
@@ -249,7 +252,12 @@ def main() -> int:
                             watch.__enter__()
                         try:
                             result: LoadResult = run_load(
-                                urls, duration_s=args.duration, headers=headers, cookies=[cookie], **options
+                                urls,
+                                duration_s=args.duration,
+                                headers=headers,
+                                cookies=[cookie],
+                                timeout_s=args.timeout,
+                                **options,
                             )
                         finally:
                             if watch:
