@@ -42,14 +42,15 @@ def free_port() -> int:
 
 def prepare_environment(data_dir: Path) -> dict[str, str]:
     env = dict(os.environ)
+    unthrottled = "1000000/minute"  # the bench measures the API, not its rate limits
     env.update(
         MANGA_DATA_DIR=str(data_dir),
         SECRET_KEY=secrets.token_urlsafe(40),
         DEBUG="0",
         ALLOWED_HOSTS="127.0.0.1",
-        MANGA_API_THROTTLE_ANON="1000000/minute",
-        MANGA_API_THROTTLE_USER="1000000/minute",
-        MANGA_API_THROTTLE_TOKEN="1000000/minute",
+        MANGA_API_THROTTLE_ANON=unthrottled,
+        MANGA_API_THROTTLE_USER=unthrottled,
+        MANGA_API_THROTTLE_TOKEN=unthrottled,
         DJANGO_SETTINGS_MODULE="mangasite.settings",
     )
     os.environ.update(env)
@@ -81,7 +82,7 @@ def seed(manga_count: int, chapters: int, pages: int) -> dict:
     from translations.services.tokens import token_create
 
     call_command("migrate", verbosity=0)
-    staff = get_user_model().objects.create_user("bench", password="a long password", is_staff=True)
+    staff = get_user_model().objects.create_user("bench", is_staff=True)  # signs in by token only
     now = timezone.now()
     for m in range(manga_count):
         manga = Manga.objects.create(slug=f"manga-{m:04d}", title=f"Manga {m:04d}")
@@ -218,7 +219,8 @@ def main() -> int:
 
         started = time.monotonic()
         ids = seed(args.manga, chapters=2, pages=20)
-        print(f"setup: {setup}; seeded {args.manga} manga, {args.manga * 40} pages in {time.monotonic() - started:.0f} s")
+        seeded = time.monotonic() - started
+        print(f"setup: {setup}; seeded {args.manga} manga, {args.manga * 40} pages in {seeded:.0f} s")
         groups = endpoints(ids)
         counts = query_counts(ids, groups["list"] + groups["detail"])
         print("queries per request:", json.dumps(counts))
@@ -241,11 +243,11 @@ def main() -> int:
             server.wait(timeout=30)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))
-    failed = [
-        name
-        for name in groups
-        if figures[name]["rate"]["errors"] or figures[name]["saturation"]["errors"] or figures[name]["rate"]["p95_ms"] > 30
-    ]
+    failed = []
+    for name in groups:
+        rate, saturation = figures[name]["rate"], figures[name]["saturation"]
+        if rate["errors"] or saturation["errors"] or rate["p95_ms"] is None or rate["p95_ms"] > 30:
+            failed.append(name)
     print("verdict:", "ok (p95 <= 30 ms at the offered rate, 0 errors)" if not failed else f"FAILED: {failed}")
     return 1 if failed else 0
 
