@@ -413,7 +413,8 @@ class ApiToken(models.Model):
     """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
-    name = models.CharField(max_length=100, help_text="what the token is for, e.g. 'backup script'")
+    NAME_LENGTH = 100
+    name = models.CharField(max_length=NAME_LENGTH, help_text="what the token is for, e.g. 'backup script'")
     # The first characters of the token, to tell tokens apart in lists; not enough to use one.
     prefix = models.CharField(max_length=16)
     key_hash = models.CharField(max_length=64, unique=True)
