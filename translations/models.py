@@ -61,11 +61,14 @@ class Manga(models.Model):
     # Private manga are read by staff only (translations/access.py).
     private = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Also moved forward by a new chapter and a job queued or finished (signals.py): the library's
+    # "recently updated".
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["title"]
         verbose_name_plural = "manga"
+        indexes = [models.Index(fields=["-updated_at"], name="manga_recently_updated")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(source_language__in=[lang.value for lang in SOURCE_LANGUAGES]),
