@@ -44,7 +44,7 @@ def test_staff_search_pick_download_and_translate_a_chapter_in_the_browser(
         FixtureManga("wikipe-tan", "Wikipe-tan Adventures", chapters=[FixtureChapter("Chapter 1", "chapter-1", pages)])
     ]
     with MadaraSite(catalog) as site:
-        source = make_source(site, name="Local Madara", language="ja")
+        make_source(site, name="Local Madara", language="ja")
         staff = make_staff()
         stack = stack_factory(**WORKER_ENV, STATIC_ROOT=str(tmp_path / "static"))
         # Served as in production: DEBUG off, static files collected with their manifest.
