@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell sha256sum requirements.lock | cut -c1-12)
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/mangasite
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
-# Debian packages the pipeline uses: Tesseract for Korean OCR.
+# Debian packages: Tesseract for Korean OCR (the pipeline), chromium for the browser tests (Playwright drives it).
 SYSTEM_PACKAGES := tesseract-ocr tesseract-ocr-kor chromium
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
