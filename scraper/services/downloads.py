@@ -31,6 +31,7 @@ from scraper.models import Download, DownloadPage, ErrorCode, Source, url_host
 from scraper.progress import EventType, download_event_record, finished_payload
 from scraper.providers.base import Provider
 from scraper.services.sources import source_provider
+from scraper.throttle import release_thread_connection
 from translations import storage
 from translations.models import Chapter, Manga, Translator
 from translations.pipeline.languages import TARGET_LANGUAGES
@@ -305,8 +306,7 @@ def _fetch_one(get: Callable, download: Download, page: DownloadPage, stop: thre
             storage.delete(page.staged_path)  # an earlier try stored this page in another format
         return _PageOutcome(staged_path=staged, sha256=info.sha256, size_bytes=info.size_bytes)
     finally:
-        if threading.current_thread() is not threading.main_thread():
-            connection.close()  # the throttle's connection of this pool thread
+        release_thread_connection()
 
 
 def _stored_and_valid(page: DownloadPage) -> bool:
@@ -483,6 +483,7 @@ class _LeaseHeartbeat:
                 Download.objects.filter(pk=self.download_id, status=Status.RUNNING, attempts=self.attempt).update(
                     lease_expires_at=_lease_end()
                 )
+                connection.close()  # back to the pool until the next beat
         except Exception:  # a missed beat only risks a re-queue, which the claim makes harmless
             logger.warning("lease heartbeat of download %s failed", self.download_id, exc_info=True)
         finally:
