@@ -29,7 +29,7 @@ def site():
 
 @pytest.fixture(scope="session", autouse=True)
 def close_database_pools(django_db_setup, django_db_blocker):
-    """Fetcher threads return PostgreSQL connections to the process's pool; close it before the test database is dropped."""
+    """Fetcher threads leave PostgreSQL connections in the process pool; close it before the test database goes."""
     yield
     with django_db_blocker.unblock():
         for connection in connections.all(initialized_only=True):
