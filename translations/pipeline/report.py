@@ -14,6 +14,7 @@ class RegionReport:
     flags: list[str]
     font_size: int | None = None
     confidence: float | None = None
+    letter_box: list[int] | None = None  # [x, y, w, h]: bounds of the lettering's ink, None when nothing was drawn
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,9 @@ class PageReport:
     models: dict[str, str]
     usage: dict[str, int] = field(default_factory=dict)
     frames: int = 1
+    # New glossary terms the translator suggests ({source, target, kind}); the job stores them for staff.
+    proposed_terms: list[dict[str, str]] = field(default_factory=list)
+    collisions: int = 0  # lettered regions whose ink overlaps another's (each also flagged `collision`)
 
     def to_dict(self) -> dict:
         return asdict(self)

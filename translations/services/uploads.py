@@ -16,9 +16,9 @@ from django.core.files.uploadedfile import UploadedFile
 from translations.models import Chapter, Manga
 from translations.services.audit import audit_record
 from translations.services.import_sources import ARCHIVE_SUFFIXES, ImportRefused
-from translations.services.imports import chapter_import
+from translations.services.imports import SOURCE_LANGUAGE_CODES, _checked_slug, chapter_import
 
-__all__ = ["ImportRefused", "import_upload", "upload_name"]
+__all__ = ["ImportRefused", "import_upload", "import_upload_new_manga", "upload_name"]
 
 
 def upload_name(upload: UploadedFile) -> str:
@@ -79,6 +79,42 @@ def import_upload(*, manga: Manga, number: Decimal, title: str, files: Sequence[
             details={"manga": manga.pk, "chapter": str(result.chapter.slug), "files": len(files)},
         )
     return result.chapter
+
+
+def import_upload_new_manga(
+    *,
+    manga_title: str,
+    source_language: str,
+    target_language: str,
+    number: Decimal,
+    title: str,
+    files: Sequence[UploadedFile],
+    requested_by,
+) -> Chapter:
+    """The library's upload: the manga of that title (made now if new), then `import_upload` into it.
+
+    A manga made for an upload that is refused is removed again, so a refusal leaves nothing behind.
+    """
+    if not manga_title.strip():
+        raise ImportRefused("The manga title is empty.")
+    if source_language not in SOURCE_LANGUAGE_CODES:
+        raise ImportRefused(f"Unknown source language {source_language!r}.")
+    slug = _checked_slug(None, manga_title)  # the slug import_chapter would make for this title
+    manga, created = Manga.objects.get_or_create(
+        slug=slug,
+        defaults={"title": manga_title, "source_language": source_language, "target_language": target_language},
+    )
+    if not created and manga.source_language != source_language:
+        raise ImportRefused(
+            f"{manga.title} is read from {manga.source_language!r}, not {source_language!r}; "
+            "upload on its own page or choose another title."
+        )
+    try:
+        return import_upload(manga=manga, number=number, title=title, files=files, requested_by=requested_by)
+    except BaseException:
+        if created:
+            manga.delete()
+        raise
 
 
 def _copy(upload: UploadedFile, target: Path) -> None:

@@ -57,7 +57,7 @@ class GeminiTranslator:
         self.config = config
         self.client = GeminiClient(config, sleep=sleep, random=random)
         # Read once, here: a broken glossary or dictionary fails before any page is sent.
-        self.glossary = Glossary.load(config.glossary)
+        self.glossary = Glossary.load(config.glossary).merged(config.learned)
         self.pre = ReplacementDict.load(config.dict_dir / "pre_dict.txt")
         self.post = ReplacementDict.load(config.dict_dir / "post_dict.txt")
 
