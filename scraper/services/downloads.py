@@ -28,7 +28,7 @@ from django_q.tasks import async_task
 
 from scraper.errors import ScrapeError
 from scraper.models import Download, DownloadPage, ErrorCode, Source, url_host
-from scraper.progress import EventType, download_event_record, finished_payload
+from scraper.progress import EventType, PageFailedPayload, download_event_record, finished_payload
 from scraper.providers.base import Provider
 from scraper.services.sources import source_provider
 from scraper.throttle import release_thread_connection
@@ -334,8 +334,8 @@ def _record_page(download: Download, page: DownloadPage, outcome: _PageOutcome) 
             DownloadPage.objects.filter(pk=page.pk).update(
                 status=PageStatus.FAILED, error_code=outcome.error_code, error=outcome.error, fetches=fetches
             )
-            payload = {"page": page.index, "error_code": outcome.error_code, "error": outcome.error}
-            download_event_record(download_id=download.pk, type=EventType.PAGE_FAILED, payload=payload)
+            failed: PageFailedPayload = {"page": page.index, "error_code": outcome.error_code, "error": outcome.error}
+            download_event_record(download_id=download.pk, type=EventType.PAGE_FAILED, payload=failed)
         else:
             DownloadPage.objects.filter(pk=page.pk).update(
                 status=PageStatus.STORED,
