@@ -136,7 +136,7 @@ def queue_downloads(request: HttpRequest, source_id: int) -> HttpResponse:
         messages.error(request, f"[{exc.code}] {exc}")
         return redirect(back)
     picked = set(request.POST.getlist("chapter"))
-    spec = request.POST.get("selection", "").strip()
+    spec = "new" if request.POST.get("all_new") else request.POST.get("selection", "").strip()
     try:
         chosen = [chapter for chapter in detail.chapters if chapter.url in picked]
         if spec:

@@ -141,7 +141,9 @@ def download_retry(*, download: Download, requested_by=None) -> Download:
         with transaction.atomic():
             download = Download.objects.select_for_update().get(pk=download.pk)
             if download.status not in (Status.PARTIAL, Status.ERROR, Status.CANCELLED):
-                raise DownloadRefused(f"Download {download.pk} is {download.status}; only finished downloads retry.")
+                raise DownloadRefused(
+                    f"Download {download.pk} is {download.status}; only partial, failed or cancelled downloads retry."
+                )
             pending = list(download.pages.exclude(status=PageStatus.STORED).values_list("index", flat=True))
             download.pages.filter(status=PageStatus.FAILED).update(status=PageStatus.PENDING, error_code="", error="")
             download.move_to(Status.QUEUED, error_code="", error="", finished_at=None, lease_expires_at=None)
