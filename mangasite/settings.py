@@ -248,6 +248,10 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "library"
 LOGOUT_REDIRECT_URL = "library"
+# Sign-in throttling (mangasite/login_throttle.py): wrong passwords per account before a lock, and its length.
+AUTHENTICATION_BACKENDS = ["mangasite.login_throttle.ThrottledModelBackend"]
+MANGA_LOGIN_MAX_FAILURES = env_int("MANGA_LOGIN_MAX_FAILURES", 10, minimum=1)
+MANGA_LOGIN_LOCKOUT_SEC = env_int("MANGA_LOGIN_LOCKOUT_SEC", 900, minimum=1)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
@@ -336,8 +340,8 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# Throttle counters (and nothing else yet): shared by every web process through Redis when
-# there is one; per process otherwise (docs/api.md, "Throttles").
+# Throttle counters (the API's, and sign-in failures): shared by every web process through Redis
+# when there is one; per process otherwise (docs/api.md, "Throttles"; docs/configuration.md).
 if REDIS_URL:
     CACHES = {
         "default": {

@@ -199,7 +199,7 @@ _S = Download.Status
 # Each target status → the statuses it may be reached from.
 DOWNLOAD_TRANSITIONS: dict[str, tuple[str, ...]] = {
     _S.QUEUED: (_S.RUNNING, _S.PARTIAL, _S.ERROR, _S.CANCELLED),
-    _S.RUNNING: (_S.QUEUED, _S.RUNNING),  # running → running: a worker's claim after a lost one
+    _S.RUNNING: (_S.QUEUED,),
     _S.SUCCESS: (_S.RUNNING,),
     _S.PARTIAL: (_S.RUNNING,),
     _S.ERROR: (_S.QUEUED, _S.RUNNING),

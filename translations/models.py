@@ -61,11 +61,14 @@ class Manga(models.Model):
     # Private manga are read by staff only (translations/access.py).
     private = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Also moved forward by a new chapter and a job queued or finished (signals.py): the library's
+    # "recently updated".
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["title"]
         verbose_name_plural = "manga"
+        indexes = [models.Index(fields=["-updated_at"], name="manga_recently_updated")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(source_language__in=[lang.value for lang in SOURCE_LANGUAGES]),
@@ -413,7 +416,8 @@ class ApiToken(models.Model):
     """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
-    name = models.CharField(max_length=100, help_text="what the token is for, e.g. 'backup script'")
+    NAME_LENGTH = 100
+    name = models.CharField(max_length=NAME_LENGTH, help_text="what the token is for, e.g. 'backup script'")
     # The first characters of the token, to tell tokens apart in lists; not enough to use one.
     prefix = models.CharField(max_length=16)
     key_hash = models.CharField(max_length=64, unique=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import time
 from datetime import timedelta
 from decimal import Decimal
 
@@ -203,3 +205,44 @@ def test_the_sweeper_leaves_a_download_with_a_live_lease_alone(site, broker):
         status="running", attempts=1, lease_expires_at=timezone.now() + timedelta(seconds=30)
     )
     assert downloads_sweep().requeued == []
+
+
+def test_cancelling_a_running_download_stops_it_before_the_remaining_pages(site, broker, settings):
+    import threading
+
+    settings.MANGA_SCRAPER_REQUESTS_PER_SEC = 5
+    source = make_source(site)
+    download, _ = request(source, site, "blue-sky", "chapter-1", "1")
+    site.image_delay = 0.3
+    worker = threading.Thread(target=download_run, kwargs={"download_id": download.pk})
+    worker.start()
+    deadline = time.monotonic() + 20
+    while not DownloadPage.objects.filter(download=download, status="stored").exists():
+        assert time.monotonic() < deadline, "no page was stored"
+        time.sleep(0.05)
+    assert download_cancel(download=download)
+    worker.join(timeout=20)
+    download.refresh_from_db()
+    assert download.status == Download.Status.CANCELLED
+    assert not Chapter.objects.exists()
+    assert DownloadEvent.objects.filter(download=download, type="download.finished").count() == 1
+
+
+def test_deleting_a_download_removes_its_staged_pages(site, broker):
+    source = make_source(site)
+    download, _ = request(source, site, "blue-sky", "chapter-3", "3")
+    download_run(download_id=download.pk)
+    staged = storage.resolve_path(f"scraper/downloads/{download.pk}")
+    assert sorted(p.name for p in staged.iterdir()) == ["001.png", "003.png"]
+    Download.objects.filter(pk=download.pk).delete()
+    assert not staged.exists()
+
+
+def test_the_sweeper_schedule_is_installed_by_migrate():
+    # The test database is flushed between transactional tests, so the data migration runs again here.
+    from django.apps import apps
+    from django_q.models import Schedule
+
+    importlib.import_module("scraper.migrations.0002_sweeper_schedule").create_schedule(apps, None)
+    schedule = Schedule.objects.get(name="scraper: sweep downloads")
+    assert (schedule.func, schedule.schedule_type, schedule.minutes) == ("scraper.tasks.sweep_downloads", "I", 1)

@@ -20,6 +20,9 @@ from translations.tests.job_helpers import make_chapter, page_image
 
 TOKEN = "an internal token 0123456789"
 
+# Every try the executor sends is recorded for the metrics (services/telemetry.py): a row each.
+pytestmark = pytest.mark.django_db
+
 
 @pytest.fixture
 def sleeps(monkeypatch) -> list[float]:
