@@ -14,6 +14,8 @@ page's steps run out every request for it gets `default` (normally `ok`):
     429[:S]     busy, with `Retry-After: S` when S is given
     401         unauthorized (as for a wrong token)
     422         pipeline_failed at stage `detect`
+    failed:S    a 200 page whose `x-failure-stage` header says stage S failed (must not count as a page)
+    bad_report  a 200 whose report part is not JSON (a broken service: retryable)
 
 A request without the stub's token always gets 401. Every request is kept in `requests`.
 """
@@ -113,15 +115,18 @@ class ComputeStub:
                 if name == "slow":
                     time.sleep(float(argument))
                     name = "ok"
-                if name in ("ok", "same", "no_text"):
+                if name in ("ok", "same", "no_text", "bad_report"):
                     self._page(request, name)
+                    return
+                if name == "failed":
+                    self._page(request, "ok", failure_stage=argument)
                     return
                 status = int(name)
                 headers = {contract.Header.RETRY_AFTER.value: argument} if argument else {}
                 stage = "detect" if status == 422 else None
                 self._error(status, STATUS_ERRORS[status], f"scripted {status}", stage, headers)
 
-            def _page(self, request: contract.PageRequest, kind: str) -> None:
+            def _page(self, request: contract.PageRequest, kind: str, failure_stage: str | None = None) -> None:
                 with Image.open(io.BytesIO(request.image)) as image:
                     fmt = image.format if image.format in contract.IMAGE_TYPES else "PNG"
                     size = image.size
@@ -155,8 +160,15 @@ class ComputeStub:
                     models={"detector": "stub"},
                 )
                 content_type, body = contract.encode_page_response(data, fmt, report)
+                if kind == "bad_report":
+                    body = body.replace(b'{"width"', b'{"width" oops', 1)
                 meta = contract.PageMeta(
-                    regions_count=len(regions), stage_elapsed_ms={"detect": 1}, remote_elapsed_ms=2
+                    regions_count=len(regions),
+                    stage_elapsed_ms={"detect": 1},
+                    remote_elapsed_ms=2,
+                    failure_stage=failure_stage,
+                    model_primary=request.primary_model,
+                    model_fallback=request.fallback_model,
                 )
                 self.send_response(200)
                 self.send_header("content-type", content_type)

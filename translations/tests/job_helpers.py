@@ -36,7 +36,10 @@ def make_staff(username: str = "staff"):
 
 @dataclass
 class ScriptedExecutor:
-    """Answers per page index: ok, no_text, same (a copy of the input), untranslated, fail, crash."""
+    """Answers per page index: ok, no_text, same (a copy of the input), untranslated, fail, crash,
+    fallback (ok from the fallback model), jpeg (ok as JPEG), unchanged (ok bytes, nothing erased),
+    cleaning (the none translator's answer), sfx (only a sound effect found), empty (no image),
+    costly (ok, with transport numbers)."""
 
     script: dict[int, str] = field(default_factory=dict)
     name: str = "scripted"
@@ -56,13 +59,33 @@ class ScriptedExecutor:
             raise RuntimeError("a bug")
         regions = []
         if step != "no_text":
-            translation = None if step == "untranslated" else f"line of page {index}"
-            regions = [{"id": 1, "box": [0, 0, 5, 5], "source_text": "原文", "translation": translation, "flags": []}]
+            translation = None if step in ("untranslated", "cleaning") else f"line of page {index}"
+            flags = ["sfx"] if step == "sfx" else []
+            regions = [
+                {"id": 1, "box": [0, 0, 5, 5], "source_text": "原文", "translation": translation, "flags": flags}
+            ]
         image = work.image if step in ("same", "no_text") else work.image + b"changed"
         report = {
             "regions": regions,
             "timings_ms": {"detect": 1},
             "models": {"detector": "scripted"},
-            "mode": "translate",
+            "mode": "cleaning" if step == "cleaning" else "translate",
         }
-        return PageExecution(image=image, image_format="PNG", report=report, changed=step != "no_text")
+        return PageExecution(
+            image=b"" if step == "empty" else image,
+            image_format="JPEG" if step == "jpeg" else "PNG",
+            report=report,
+            changed=step not in ("no_text", "unchanged"),
+            fallback_used=step == "fallback",
+            **(self.transport(index) if step == "costly" else {}),
+        )
+
+    @staticmethod
+    def transport(index: int) -> dict[str, int]:
+        """What a `costly` step reports it spent on the wire (ok otherwise)."""
+        return {
+            "request_bytes": 100 * index,
+            "response_bytes": 10 * index,
+            "remote_elapsed_ms": index,
+            "translate_elapsed_ms": 2 * index,
+        }
