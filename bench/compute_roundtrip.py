@@ -24,10 +24,12 @@ PAGE = ROOT.parent / "shared" / "evalset" / "dev" / "wikipe-tan_p1_ja.jpg"
 
 
 def main() -> None:
+    from translations.pipeline.translators import OFFLINE_TRANSLATORS
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--threads", type=int, default=2, help="MANGA_ONNX_THREADS for both sides")
-    parser.add_argument("--translator", default="test", choices=["none", "test"])
+    parser.add_argument("--translator", default="test", choices=OFFLINE_TRANSLATORS)
     args = parser.parse_args()
     if not PAGE.is_file():
         print(f"skipped: {PAGE} is absent")

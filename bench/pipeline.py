@@ -73,9 +73,11 @@ def run_scenario(name: str, runs: int, translator_name: str) -> dict:
 
 
 def main() -> None:
+    from translations.pipeline.translators import OFFLINE_TRANSLATORS
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--translator", default="test", choices=["none", "test"])
+    parser.add_argument("--translator", default="test", choices=OFFLINE_TRANSLATORS)
     parser.add_argument("--threads", type=int, default=2, help="MANGA_ONNX_THREADS for the runs (2 cores)")
     parser.add_argument("--only", help="run one scenario (a dev page file name or " + STRIP + ")")
     parser.add_argument("--one", help=argparse.SUPPRESS)

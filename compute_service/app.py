@@ -214,16 +214,15 @@ def _check_image(data: bytes, max_pixels: int) -> None:
 
 def _meta(done: PageDone, started: float) -> PageMeta:
     report = done.report
-    models = report.models
     return PageMeta(
         regions_count=len(report.regions),
-        fallback_used="translator_fallback_reason" in models,
+        fallback_used=report.fallback_used,
         stage_elapsed_ms=dict(report.timings_ms),
         remote_elapsed_ms=_ms_since(started),
         cold_start=done.cold_start,
-        model_primary=models.get("translator_primary"),
-        model_fallback=models.get("translator_fallback") if models.get("translator_fallback") != "none" else None,
-        model_selected=models.get("translator"),
+        model_primary=report.primary_model,
+        model_fallback=report.fallback_model,
+        model_selected=report.selected_model,
     )
 
 

@@ -10,10 +10,10 @@ import os
 from django.conf import settings
 from django.core.checks import Error, register
 
-from compute_service.config import MIN_TOKEN_CHARS
-from translations.models import ExecutionBackend, Translator
+from compute_service.contract import MIN_TOKEN_CHARS
+from translations.models import ExecutionBackend
+from translations.pipeline.translators import GEMINI_TRANSLATORS, TRANSLATORS
 
-TRANSLATORS = Translator.values
 EXECUTION_BACKENDS = ExecutionBackend.values
 
 
@@ -77,7 +77,7 @@ def check_translator(app_configs, **kwargs) -> list[Error]:
                 id="mangasite.E005",
             )
         ]
-    if translator.startswith("gemini") and not settings.GEMINI_API_KEY:
+    if translator in GEMINI_TRANSLATORS and not settings.GEMINI_API_KEY:
         return [
             Error(
                 f"MANGA_DEFAULT_TRANSLATOR={translator!r} needs GEMINI_API_KEY.",

@@ -20,6 +20,7 @@ import requests
 from django.conf import settings
 
 from translations.models import ExecutionBackend
+from translations.pipeline.report import PageReport
 
 logger = logging.getLogger(__name__)
 
@@ -46,8 +47,8 @@ class PageWork:
 class PageExecution:
     image: bytes = field(repr=False)
     image_format: str  # JPEG, PNG or WEBP
-    report: dict  # PageReport.to_dict()
-    changed: bool  # something was erased or lettered
+    report: PageReport
+    changed: bool | None  # something was erased or lettered; None: not known (the compute service does not say)
     fallback_used: bool = False  # the translator fell back to its fallback model
     request_bytes: int = 0
     response_bytes: int = 0
@@ -142,13 +143,12 @@ class LocalExecutor:
             raise ExecutorError(
                 exc.stage, str(exc), code="pipeline_failed", translate_elapsed_ms=_ms(started)
             ) from None
-        report = outcome.report.to_dict()
         return PageExecution(
             image=outcome.image,
             image_format=outcome.format,
-            report=report,
+            report=outcome.report,
             changed=outcome.changed,
-            fallback_used=_fallback_used(report),
+            fallback_used=outcome.report.fallback_used,
             translate_elapsed_ms=_ms(started),
         )
 
@@ -159,11 +159,6 @@ def _translator_options(work: PageWork) -> dict:
     from translations.gemini_settings import gemini_config, manga_glossary
 
     return {"gemini": gemini_config(glossary=manga_glossary(work.manga_slug))}
-
-
-def _fallback_used(report: dict) -> bool:
-    # The Gemini translator names why it left its primary model; the compute service reads the same key.
-    return "translator_fallback_reason" in (report.get("models") or {})
 
 
 def _ms(started: float) -> int:
@@ -266,7 +261,7 @@ class CloudRunExecutor:
                     return PageExecution(
                         image=answer.image,
                         image_format=answer.image_format,
-                        report=answer.report.to_dict(),
+                        report=answer.report,
                         changed=None,  # the service does not say; the job service compares bytes
                         fallback_used=answer.meta.fallback_used,
                         request_bytes=sent,

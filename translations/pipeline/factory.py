@@ -1,4 +1,4 @@
-"""Wires the real stages into a PagePipeline, and names the translators; one place for both.
+"""Wires the real stages into a PagePipeline, and turns a translator name (translators/__init__.py) into one.
 
 Models load lazily: building the pipeline opens no ONNX session until the first page is read.
 """
@@ -21,11 +21,10 @@ from translations.pipeline.ocr import LANGUAGES as ONNX_OCR_LANGUAGES
 from translations.pipeline.ocr import OnnxRecognizer
 from translations.pipeline.slicing import SlicedDetector
 from translations.pipeline.tesseract import TesseractRecognizer
+from translations.pipeline.translators import GEMINI_HQ, GEMINI_TRANSLATORS, NONE, TEST, TRANSLATORS
 from translations.pipeline.translators.gemini import GeminiTranslator
 from translations.pipeline.translators.gemini_config import GeminiConfig
 from translations.pipeline.translators.offline import CleaningTranslator, FixedTextTranslator
-
-OFFLINE_TRANSLATORS = ("none", "test")
 
 
 class LanguageRecognizer:
@@ -68,12 +67,12 @@ def shared_pipeline(model_dir: str) -> PagePipeline:
 
 def get_translator(name: str, *, text: str | None = None, gemini: GeminiConfig | None = None) -> Translator:
     """`gemini` carries the key, models and timeouts for the Gemini translators (the caller reads its settings)."""
-    if name == "none":
+    if name == NONE:
         return CleaningTranslator()
-    if name == "test":
+    if name == TEST:
         return FixedTextTranslator(text) if text else FixedTextTranslator()
-    if name in ("gemini", "gemini_hq"):
+    if name in GEMINI_TRANSLATORS:
         if gemini is None or not gemini.api_key:
             raise PipelineError("translate", f"the {name} translator needs GEMINI_API_KEY")
-        return GeminiTranslator(gemini, with_image=name == "gemini_hq")
-    raise PipelineError("translate", f"unknown translator {name!r}; use one of: none, test, gemini, gemini_hq")
+        return GeminiTranslator(gemini, with_image=name == GEMINI_HQ)
+    raise PipelineError("translate", f"unknown translator {name!r}; use one of: {', '.join(TRANSLATORS)}")

@@ -27,10 +27,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -52,7 +55,6 @@ TARGETS = (
             "translations/tests/test_job_execution.py",
             "translations/tests/test_execution_recording.py",
             "translations/tests/test_jobs.py",
-            "translations/tests/test_progress.py",
             "translations/tests/test_executors.py",
             "translations/tests/test_sweeper.py",
         ),
@@ -86,9 +88,9 @@ TARGETS = (
         (
             "compute_service/tests/test_contract.py",
             "compute_service/tests/test_contract_limits.py",
-            "compute_service/tests/test_limits.py",
-            "compute_service/tests/test_translate_page.py",
             "translations/tests/test_executors.py",
+            "translations/tests/test_executor_retry.py",
+            "compute_service/tests/test_limits.py",
         ),
     ),
     Target(
@@ -110,6 +112,7 @@ class Mutant:
     line: int
     description: str
     source: str = field(repr=False)
+    lines: tuple[int, ...] = ()  # the lines the mutated node spans
 
 
 COMPARE_SWAPS: dict[type, type] = {
@@ -174,6 +177,15 @@ def _annotations(tree: ast.Module) -> Iterator[ast.AST]:
             yield node.returns
 
 
+def _log_calls(tree: ast.Module) -> Iterator[ast.AST]:
+    """`logger.info(...)` and the like: what they print is for people, no test reads it."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+            func = node.value.func
+            if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "logger":
+                yield node
+
+
 def _is_docstring(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> bool:
     parent = parents.get(node)
     return isinstance(parent, ast.Expr) and isinstance(parents.get(parent), ast.Module | ast.FunctionDef | ast.ClassDef)
@@ -186,23 +198,29 @@ def _is_table(node: ast.AST) -> bool:
     return False
 
 
-def _mutations(scope: ast.AST) -> Iterator[tuple[ast.AST, str, object]]:
-    """(node, operator name, replacement-or-action) for each mutation inside `scope`."""
+def _mutations(scope: ast.AST) -> Iterator[tuple[ast.AST, str, tuple]]:
+    """(node, operator name, action) for each mutation inside `scope`.
+
+    The operators the issue names: a flipped comparison, a dropped condition (an operand of
+    `and`/`or`, a `not`), a removed call or raise, a state dropped from a table (an item of a
+    literal tuple/list/set of names, an entry of a dict); plus flipped booleans, swapped
+    arithmetic, and module-level numbers (the limits) moved by one.
+    """
+    module_level = isinstance(scope, ast.Assign | ast.AnnAssign | ast.AugAssign)
     for node in ast.walk(scope):
         if isinstance(node, ast.Compare):
             for index, op in enumerate(node.ops):
                 if type(op) in COMPARE_SWAPS:
                     yield node, f"compare:{type(op).__name__}->{COMPARE_SWAPS[type(op)].__name__}", ("op", index)
         elif isinstance(node, ast.BoolOp):
-            yield node, f"boolop:{type(node.op).__name__}-swap", ("swap",)
             for index in range(len(node.values)):
                 yield node, f"boolop:drop-operand-{index}", ("drop", index)
         elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
             yield node, "not:drop", ("unnot",)
         elif isinstance(node, ast.BinOp) and type(node.op) in BINOP_SWAPS:
             yield node, f"binop:{type(node.op).__name__}->{BINOP_SWAPS[type(node.op)].__name__}", ("binop",)
-        elif isinstance(node, ast.Constant) and type(node.value) is int:
-            yield node, f"number:{node.value}->{node.value + 1}", ("inc",)
+        elif isinstance(node, ast.Constant) and type(node.value) is int and module_level:
+            yield node, f"number:{node.value}->{node.value + 1}", ("inc",)  # a limit moved by one
         elif isinstance(node, ast.Constant) and type(node.value) is bool:
             yield node, f"bool:{node.value}->{not node.value}", ("flip",)
         elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
@@ -224,8 +242,6 @@ def _apply(tree: ast.Module, path: list[int], action: tuple) -> bool:
     kind = action[0]
     if kind == "op":
         node.ops[action[1]] = COMPARE_SWAPS[type(node.ops[action[1]])]()
-    elif kind == "swap":
-        node.op = ast.Or() if isinstance(node.op, ast.And) else ast.And()
     elif kind == "drop":
         del node.values[action[1]]
         if len(node.values) == 1:
@@ -268,13 +284,14 @@ def mutants_of(target: Target) -> list[Mutant]:
     original = ast.unparse(tree)
     found: list[Mutant] = []
     seen_sources: set[str] = set()
-    annotations = {id(node) for annotation in _annotations(tree) for node in ast.walk(annotation)}
+    skipped = {id(node) for root in [*_annotations(tree), *_log_calls(tree)] for node in ast.walk(root)}
     ordinals: dict[tuple[str, str], int] = {}
     for scope_name, scope in _scope_nodes(tree, target.scopes):
         for node, operator, action in _mutations(scope):
-            if id(node) in annotations or (isinstance(node, ast.Constant) and _is_docstring(node, parents)):
+            if id(node) in skipped or (isinstance(node, ast.Constant) and _is_docstring(node, parents)):
                 continue
             ordinal = ordinals[scope_name, operator] = ordinals.get((scope_name, operator), 0) + 1
+            lines = range(getattr(node, "lineno", 0), getattr(node, "end_lineno", 0) + 1)
             mutated = copy.deepcopy(tree)
             _apply(mutated, [order[id(node)]], action)
             try:
@@ -287,7 +304,8 @@ def mutants_of(target: Target) -> list[Mutant]:
             seen_sources.add(text)
             key = f"{target.name}:{scope_name}:{operator}#{ordinal}"
             segment = ast.get_source_segment(source, node) or type(node).__name__
-            found.append(Mutant(target.name, key, node.lineno, f"{operator} in {segment.splitlines()[0][:70]}", text))
+            description = f"{operator} in {segment.splitlines()[0][:70]}"
+            found.append(Mutant(target.name, key, node.lineno, description, text, tuple(lines)))
     return found
 
 
@@ -323,11 +341,14 @@ def _copy_tree(destination: Path) -> None:
         (destination / "data" / "models").symlink_to(models.resolve())
 
 
-def _pytest(workdir: Path, tests: tuple[str, ...], timeout: float) -> tuple[bool, float]:
+def _pytest(workdir: Path, tests: tuple[str, ...], timeout: float, env_extra: dict | None = None) -> tuple[bool, float]:
     """(tests passed, seconds); a run past `timeout` counts as failed."""
     env = {key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "REDIS_URL")}
     env["PYTHONDONTWRITEBYTECODE"] = "1"  # a mutant's bytecode must never be reused
+    env.update(env_extra or {})
     command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "--reuse-db", *tests]
+    if env_extra:
+        command[3:3] = ["-p", "translations.testing.mutation"]
     started = time.monotonic()
     try:
         done = subprocess.run(command, cwd=workdir, env=env, capture_output=True, timeout=timeout)  # noqa: S603
@@ -336,7 +357,27 @@ def _pytest(workdir: Path, tests: tuple[str, ...], timeout: float) -> tuple[bool
     return done.returncode == 0, time.monotonic() - started
 
 
-def run(targets: list[Target], *, out: Path | None) -> int:
+def _lines_to_tests(workdir: Path, target: Target, tests: tuple[str, ...]) -> tuple[dict[int, list[str]], float]:
+    """Run the target's tests once, recording which lines of its module each test runs."""
+    out = workdir / f".mutation-trace-{target.name}.json"
+    passed, seconds = _pytest(workdir, tests, timeout=3600, env_extra={TRACE_ENV: f"{workdir / target.path}|{out}"})
+    if not passed:
+        return {}, seconds
+    by_line: dict[int, list[str]] = {}
+    for test, lines in json.loads(out.read_text()).items():
+        for line in lines:
+            by_line.setdefault(line, []).append(test)
+    return by_line, seconds
+
+
+def _tests_for(mutant: Mutant, by_line: dict[int, list[str]], tests: tuple[str, ...]) -> tuple[str, ...]:
+    """The tests that run the mutated lines; all of them for a line no test runs in this process
+    (module level, read at import; or only run in a subprocess such as the compute service)."""
+    chosen = {test for line in mutant.lines for test in by_line.get(line, ())}
+    return tuple(sorted(chosen)) if chosen else tests
+
+
+def run(targets: list[Target], *, out: Path | None, keys: set[str] | None = None) -> int:
     results: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="mutation-") as temp:
         workdir = Path(temp)
@@ -346,18 +387,18 @@ def run(targets: list[Target], *, out: Path | None) -> int:
             module = workdir / target.path
             original = module.read_text()
             stat = module.stat()
-            passed, baseline = _pytest(workdir, tests, timeout=1800)
-            if not passed:
+            by_line, baseline = _lines_to_tests(workdir, target, tests)
+            if not by_line:
                 print(f"{target.name}: the tests fail without any mutant; fix them first", file=sys.stderr)
                 return 2
-            mutants = mutants_of(target)
-            print(f"{target.name}: {len(mutants)} mutants, tests take {baseline:.1f}s", flush=True)
+            mutants = [m for m in mutants_of(target) if keys is None or m.key in keys]
+            print(f"{target.name}: {len(mutants)} mutants, traced tests took {baseline:.1f}s", flush=True)
             survived, equivalent, killed = [], [], 0
             for number, mutant in enumerate(mutants, 1):
                 module.write_text(mutant.source)
                 os.utime(module, ns=(stat.st_atime_ns, stat.st_mtime_ns + number * 1_000_000_000))
                 try:
-                    passed, _ = _pytest(workdir, tests, timeout=max(60.0, baseline * 3))
+                    passed, _ = _pytest(workdir, _tests_for(mutant, by_line, tests), timeout=max(60.0, baseline * 2))
                 finally:
                     module.write_text(original)
                     os.utime(module, ns=(stat.st_atime_ns, stat.st_mtime_ns))
@@ -391,11 +432,67 @@ def run(targets: list[Target], *, out: Path | None) -> int:
     return 0 if all(result["kill_rate"] >= 0.95 for result in results.values()) else 1
 
 
+# --- A pytest plugin for the trace run: `-p translations.testing.mutation` with MUTATION_TRACE set ---
+
+TRACE_ENV = "MUTATION_TRACE"  # "<module file>|<json out>"
+
+
+class _LineTracer:
+    """Records the lines of one file each test runs, in every thread the test starts."""
+
+    def __init__(self, filename: str, out: str) -> None:
+        self.filename = filename
+        self.out = out
+        self.hits: set[int] = set()
+        self.by_test: dict[str, list[int]] = {}
+
+    def trace(self, frame, event, arg):
+        return self._line if frame.f_code.co_filename == self.filename else None
+
+    def _line(self, frame, event, arg):
+        if event == "line":
+            self.hits.add(frame.f_lineno)
+        return self._line
+
+
+_tracer: _LineTracer | None = None
+
+
+def pytest_configure(config) -> None:
+    global _tracer
+    spec = os.environ.get(TRACE_ENV)
+    if spec:
+        filename, out = spec.split("|", 1)
+        _tracer = _LineTracer(str(Path(filename).resolve()), out)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    if _tracer is None:
+        yield
+        return
+    _tracer.hits = set()
+    sys.settrace(_tracer.trace)
+    threading.settrace(_tracer.trace)
+    try:
+        yield
+    finally:
+        sys.settrace(None)
+        threading.settrace(None)  # type: ignore[arg-type]
+        _tracer.by_test[item.nodeid] = sorted(_tracer.hits)
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    if _tracer is not None:
+        Path(_tracer.out).write_text(json.dumps(_tracer.by_test))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--target", action="append", choices=[t.name for t in TARGETS], help="default: all")
     parser.add_argument("--json", type=Path, help="write the figures here")
     parser.add_argument("--list", action="store_true", help="print the mutants' keys and stop")
+    parser.add_argument("--keys", type=Path, help="run only the mutants whose keys this file lists (one a line)")
     args = parser.parse_args()
     targets = [t for t in TARGETS if not args.target or t.name in args.target]
     if args.list:
@@ -403,7 +500,8 @@ def main() -> int:
             for mutant in mutants_of(target):
                 print(f"{mutant.key}\tline {mutant.line}\t{mutant.description}")
         return 0
-    return run(targets, out=args.json)
+    keys = set(args.keys.read_text().split()) if args.keys else None
+    return run(targets, out=args.json, keys=keys)
 
 
 if __name__ == "__main__":

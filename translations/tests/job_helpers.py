@@ -11,6 +11,7 @@ from PIL import Image, ImageDraw
 
 from translations.executors import ExecutorError, PageExecution, PageWork
 from translations.models import Chapter, Manga
+from translations.pipeline.report import PageReport, RegionReport
 from translations.tests.library import store_page
 
 
@@ -61,16 +62,19 @@ class ScriptedExecutor:
         if step != "no_text":
             translation = None if step in ("untranslated", "cleaning") else f"line of page {index}"
             flags = ["sfx"] if step == "sfx" else []
-            regions = [
-                {"id": 1, "box": [0, 0, 5, 5], "source_text": "原文", "translation": translation, "flags": flags}
-            ]
+            regions = [RegionReport(id=1, box=[0, 0, 5, 5], source_text="原文", translation=translation, flags=flags)]
         image = work.image if step in ("same", "no_text") else work.image + b"changed"
-        report = {
-            "regions": regions,
-            "timings_ms": {"detect": 1},
-            "models": {"detector": "scripted"},
-            "mode": "cleaning" if step == "cleaning" else "translate",
-        }
+        report = PageReport(
+            width=60,
+            height=80,
+            source_language=work.source_language,
+            target_language=work.target_language,
+            translator=work.translator,
+            mode="cleaning" if step == "cleaning" else "translate",
+            regions=regions,
+            timings_ms={"detect": 1},
+            models={"detector": "scripted"},
+        )
         return PageExecution(
             image=b"" if step == "empty" else image,
             image_format="JPEG" if step == "jpeg" else "PNG",

@@ -55,7 +55,15 @@ def test_the_result_keeps_the_report_timings_models_and_the_page_time():
 
     result = job.page_results.get()
     assert result.regions == [
-        {"id": 1, "box": [0, 0, 5, 5], "source_text": "原文", "translation": "line of page 1", "flags": []}
+        {
+            "id": 1,
+            "box": [0, 0, 5, 5],
+            "source_text": "原文",
+            "translation": "line of page 1",
+            "flags": [],
+            "font_size": None,
+            "confidence": None,
+        }
     ]
     assert result.models_used == {"detector": "scripted"}
     assert set(result.timings) == {"detect", "page_total"}

@@ -15,6 +15,8 @@ from collections.abc import Callable
 from google.genai import types
 
 from translations.pipeline.contracts import Flag, PipelineError, TranslationRequest, TranslationResult
+from translations.pipeline.report import MODEL_FALLBACK, MODEL_FALLBACK_REASON, MODEL_PRIMARY, MODEL_SELECTED
+from translations.pipeline.translators import GEMINI, GEMINI_HQ
 from translations.pipeline.translators.dictionaries import Glossary, ReplacementDict
 from translations.pipeline.translators.gemini_client import (
     GeminiClient,
@@ -52,7 +54,7 @@ class GeminiTranslator:
     ) -> None:
         if not config.api_key:
             raise PipelineError("translate", "the Gemini translators need GEMINI_API_KEY")
-        self.name = "gemini_hq" if with_image else "gemini"
+        self.name = GEMINI_HQ if with_image else GEMINI
         self.with_image = with_image
         self.config = config
         self.client = GeminiClient(config, sleep=sleep, random=random)
@@ -159,14 +161,14 @@ class _PageCall:
 
     def models(self) -> dict[str, str]:
         models = {
-            "translator": self.model,  # the model that answered
-            "translator_primary": self.config.model,
-            "translator_fallback": self.config.fallback_model or "none",
+            MODEL_SELECTED: self.model,  # the model that answered
+            MODEL_PRIMARY: self.config.model,
+            MODEL_FALLBACK: self.config.fallback_model or "none",
             "translator_input": self.image_note,
             "translator_requests": "; ".join(f"{r.model} {r.status or 'no response'}" for r in self.records),
         }
         if self.fallback_reason:
-            models["translator_fallback_reason"] = self.fallback_reason
+            models[MODEL_FALLBACK_REASON] = self.fallback_reason
         return models
 
     def usage(self) -> dict[str, int]:
