@@ -9,7 +9,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 SYSTEM_PACKAGES := tesseract-ocr tesseract-ocr-kor
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: install system-deps models demo test test-pipeline test-embedded test-services lint
+.PHONY: install system-deps models demo test test-pipeline test-embedded test-services lint typecheck mutation
 
 $(STAMP): requirements.lock
 	python3 -m venv $(VENV)
@@ -36,6 +36,15 @@ demo: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(MAKE) typecheck
+
+# mypy with the Django plugin over the whole tree (pyproject.toml [tool.mypy]).
+typecheck: install
+	env -u DATABASE_URL -u REDIS_URL $(VENV)/bin/mypy
+
+# Mutation testing of the seams (docs/mutation.md): slow (minutes to an hour), so not part of `make test`.
+mutation: install
+	$(PY) -m translations.testing.mutation --json data/mutation.json
 
 # The page pipeline's own tests, without Django (its own pytest.ini; fails if django gets imported).
 test-pipeline: install

@@ -84,7 +84,7 @@ def main() -> None:
         "overhead_ms": round(median_ms(walls) - median_ms(bare), 1),
         "paired_overhead_ms": round(statistics.median(paired[1:]), 1),
         "transport_ms": round(statistics.median([w * 1000 - r for w, r in zip(walls[1:], remote[1:], strict=True)]), 1),
-        "request_bytes": len(prepared.body) + sum(len(k) + len(v) + 4 for k, v in prepared.headers.items()),
+        "request_bytes": len(prepared.body) + sum(len(k) + len(v) + 4 for k, v in prepared.headers.items()),  # type: ignore[arg-type]
         "response_bytes": response_bytes,
         "image_bytes_in": len(data),
         "target_ms": 150,

@@ -101,7 +101,7 @@ def main() -> None:
                     break
                 except requests.ConnectionError:
                     time.sleep(0.1)
-            with connect(
+            with connect(  # type: ignore[call-overload]
                 f"ws://127.0.0.1:{port}/ws/jobs/{job.pk}/",
                 origin=f"http://127.0.0.1:{port}",
                 additional_headers={"Cookie": f"{settings.SESSION_COOKIE_NAME}={session}"},

@@ -16,6 +16,7 @@ import statistics
 import time
 import uuid
 from collections import deque
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -250,7 +251,7 @@ async def _read_body(receive, limit: int) -> bytes:
             return b"".join(chunks)
 
 
-async def _error(send, error: ContractError, headers: list[tuple[str, str]] = ()) -> None:
+async def _error(send, error: ContractError, headers: Sequence[tuple[str, str]] = ()) -> None:
     extra = list(headers) or [(Header.CONTRACT_VERSION.value, contract.CONTRACT_VERSION)]
     if error.retry_after is not None:
         extra.append((Header.RETRY_AFTER.value, str(int(error.retry_after))))

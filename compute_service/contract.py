@@ -69,7 +69,7 @@ class ErrorCode(StrEnum):
     NOT_READY = "not_ready"  # the models could not be loaded (healthz says why)
 
 
-ERROR_STATUS: dict[ErrorCode, int] = {
+ERROR_STATUS: dict[str, int] = {
     ErrorCode.BAD_REQUEST: 400,
     ErrorCode.CONTRACT_MISMATCH: 400,
     ErrorCode.UNAUTHORIZED: 401,
@@ -200,24 +200,28 @@ def parse_page_request(content_type: str, body: bytes) -> PageRequest:
     if "image" not in fields:
         raise ContractError(ErrorCode.BAD_REQUEST, "missing field 'image'")
 
-    def text(name: str, required: bool = True) -> str | None:
+    def optional(name: str) -> str | None:
         if name not in fields:
-            if required:
-                raise ContractError(ErrorCode.BAD_REQUEST, f"missing field {name!r}")
             return None
         try:
             return fields[name][1].decode("utf-8").strip()
         except UnicodeDecodeError:
             raise ContractError(ErrorCode.BAD_REQUEST, f"field {name!r} is not UTF-8") from None
 
+    def text(name: str) -> str:
+        value = optional(name)
+        if value is None:
+            raise ContractError(ErrorCode.BAD_REQUEST, f"missing field {name!r}")
+        return value
+
     request = PageRequest(
         image=fields["image"][1],
         source_language=text("source_language"),
         target_language=text("target_language"),
         translator=text("translator"),
-        context_translations=_context(text("context_translations", required=False)),
-        primary_model=text("primary_model", required=False) or None,
-        fallback_model=text("fallback_model", required=False) or None,
+        context_translations=_context(optional("context_translations")),
+        primary_model=optional("primary_model") or None,
+        fallback_model=optional("fallback_model") or None,
         image_filename=param(fields["image"][0], "content-disposition", "filename") or "page",
     )
     request.validate()

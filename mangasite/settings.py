@@ -8,6 +8,7 @@ REDIS_URL moves the channel layer and the task broker to Redis.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 
@@ -113,7 +114,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": MANGA_DATA_DIR / "mangasite.sqlite3",
+            "NAME": str(MANGA_DATA_DIR / "mangasite.sqlite3"),
             "OPTIONS": {
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
@@ -137,7 +138,7 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
-Q_CLUSTER = {
+Q_CLUSTER: dict[str, Any] = {
     "name": "mangasite",
     "workers": env_int("MANGA_Q_WORKERS", 2, minimum=1),
     # A page may take minutes on a CPU; retry must stay above timeout (check mangasite.E006).

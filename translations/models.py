@@ -357,7 +357,7 @@ def _move(
         changes.setdefault("started_at", now)
     if finished:
         changes.setdefault("finished_at", now)
-    updated = type(obj).objects.filter(pk=obj.pk, status__in=sources, **(where or {})).update(**changes)
+    updated = type(obj)._default_manager.filter(pk=obj.pk, status__in=sources, **(where or {})).update(**changes)
     if updated:
         for name, value in changes.items():
             setattr(obj, name, value)

@@ -6,6 +6,7 @@ import json
 
 import pytest
 import requests
+from requests.structures import CaseInsensitiveDict
 
 from compute_service import contract
 from compute_service.contract import ContractError, ErrorCode, PageMeta, PageRequest
@@ -26,6 +27,7 @@ def page_request(**overrides) -> PageRequest:
 
 def parse(request: PageRequest) -> PageRequest:
     prepared = requests.Request("POST", "http://compute.invalid/", **request.to_multipart()).prepare()
+    assert isinstance(prepared.body, bytes)
     return contract.parse_page_request(prepared.headers["Content-Type"], prepared.body)
 
 
@@ -159,9 +161,9 @@ def report() -> PageReport:
     )
 
 
-def success(image: bytes = b"\x89PNG", image_format: str = "PNG", **meta) -> tuple[dict, bytes]:
+def success(image: bytes = b"\x89PNG", image_format: str = "PNG", **meta) -> tuple[CaseInsensitiveDict, bytes]:
     content_type, body = contract.encode_page_response(image, image_format, report())
-    headers = requests.structures.CaseInsensitiveDict(
+    headers = CaseInsensitiveDict(
         {"Content-Type": content_type, **dict(PageMeta(regions_count=1, **meta).to_headers())}
     )
     return headers, body

@@ -62,7 +62,7 @@ class BalloonLetterer:
             origin, shape = _text_shape(block, image.shape[:2], vertical)
             stroke = 0 if block.balloon else max(2, round(min_size / 5))
             max_size = _max_size(block, min_size, width)
-            typeset = Typesetter(font, shape, text, target_language, vertical, stroke, self.raqm)
+            typeset = Typesetter(font, shape, text, target_language, vertical, stroke, self.raqm)  # type: ignore[arg-type]
             size, placed, overflow = typeset.best(min_size, max_size)
             if overflow:
                 # Text spilling out of its balloon lands on art: outline it to stay readable there.
@@ -150,14 +150,14 @@ class Typesetter:
         first = max(1, math.ceil(total / max(self.shape.widest, 1)))
         last = (self.shape.bottom - self.shape.top + 1 - face.ink_height) // pitch + 1
         hyphen = self._hyphenate if hyphenate else None
-        for count in range(first, min(first + _MORE_LINES, last) + 1):
+        for count in range(first, min(first + _MORE_LINES, last) + 1):  # type: ignore[call-overload]
             # Centre the ink, not the line boxes: the last line's leading below it is no ink.
             top = _centred(self.shape.cy, (count - 1) * pitch + face.ink_height, self.shape.top, self.shape.bottom)
-            top -= face.ink_top
+            top -= face.ink_top  # type: ignore[assignment]
             bands = [
                 (top + i * pitch + face.ink_top, top + i * pitch + face.ink_top + face.ink_height) for i in range(count)
             ]
-            spans = [self.shape.span(self.shape.rows, a, b) for a, b in bands]
+            spans = [self.shape.span(self.shape.rows, a, b) for a, b in bands]  # type: ignore[arg-type]
             lines = _wrap(self.tokens, self.joiner, [r - lt + 1 for lt, r in spans], measure, hyphen)
             if lines is not None:
                 return [
@@ -209,7 +209,7 @@ class Typesetter:
         # A word is split once at most: "Incom-prehens-ibly" reads worse than smaller letters.
         if len(word) < _HYPHEN_MIN_WORD or word in self._tails or (line and measure(line) > width / 2):
             return None
-        for head, tail in self.hyphenator.iterate(word):
+        for head, tail in self.hyphenator.iterate(word):  # type: ignore[union-attr]
             candidate = f"{line}{self.joiner if line else ''}{head}-"
             if len(head) >= 3 and len(tail) >= 3 and measure(candidate) <= width:
                 self._tails.add(tail)

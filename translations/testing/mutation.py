@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import ast
 import copy
+import importlib
 import json
 import os
 import shutil
@@ -30,8 +31,9 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -227,7 +229,7 @@ def _mutations(scope: ast.AST) -> Iterator[tuple[ast.AST, str, tuple]]:
             yield node, "statement:drop-call", ("pass",)
         elif isinstance(node, ast.Raise):
             yield node, "statement:drop-raise", ("pass",)
-        elif _is_table(node):
+        elif isinstance(node, ast.Tuple | ast.List | ast.Set) and _is_table(node):
             for index in range(len(node.elts)):
                 yield node, f"table:drop-item-{index}", ("drop_elt", index)
         elif isinstance(node, ast.Dict):
@@ -238,7 +240,7 @@ def _mutations(scope: ast.AST) -> Iterator[tuple[ast.AST, str, tuple]]:
 
 def _apply(tree: ast.Module, path: list[int], action: tuple) -> bool:
     """Mutate the node found at `path` (indexes into ast.walk order) in `tree`; False if a no-op."""
-    node = list(ast.walk(tree))[path[0]]
+    node: Any = list(ast.walk(tree))[path[0]]
     kind = action[0]
     if kind == "op":
         node.ops[action[1]] = COMPARE_SWAPS[type(node.ops[action[1]])]()
@@ -305,7 +307,7 @@ def mutants_of(target: Target) -> list[Mutant]:
             key = f"{target.name}:{scope_name}:{operator}#{ordinal}"
             segment = ast.get_source_segment(source, node) or type(node).__name__
             description = f"{operator} in {segment.splitlines()[0][:70]}"
-            found.append(Mutant(target.name, key, node.lineno, description, text, tuple(lines)))
+            found.append(Mutant(target.name, key, getattr(node, "lineno", 0), description, text, tuple(lines)))
     return found
 
 
@@ -383,41 +385,44 @@ def run(targets: list[Target], *, out: Path | None, keys: set[str] | None = None
         workdir = Path(temp)
         _copy_tree(workdir)
         for target in targets:
-            tests = tuple(test for test in target.tests if (workdir / test).is_file())
-            module = workdir / target.path
-            original = module.read_text()
-            stat = module.stat()
-            by_line, baseline = _lines_to_tests(workdir, target, tests)
-            if not by_line:
-                print(f"{target.name}: the tests fail without any mutant; fix them first", file=sys.stderr)
-                return 2
             mutants = [m for m in mutants_of(target) if keys is None or m.key in keys]
-            print(f"{target.name}: {len(mutants)} mutants, traced tests took {baseline:.1f}s", flush=True)
+            plan = workdir / f".mutation-plan-{target.name}.json"
+            plan.write_text(json.dumps([asdict(m) for m in mutants]))
+            verdicts = workdir / f".mutation-verdicts-{target.name}.json"
+            started = time.monotonic()
+            command = [
+                sys.executable,
+                "-m",
+                "translations.testing.mutation",
+                "--worker",
+                target.name,
+                "--plan",
+                str(plan),
+            ]
+            env = {key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "REDIS_URL")}
+            env["PYTHONDONTWRITEBYTECODE"] = "1"
+            subprocess.run([*command, "--verdicts", str(verdicts)], cwd=workdir, env=env, check=False)  # noqa: S603
+            if not verdicts.is_file():
+                print(f"{target.name}: the worker gave no verdicts (do the tests pass?)", file=sys.stderr)
+                return 2
+            killed_by_key = json.loads(verdicts.read_text())
             survived, equivalent, killed = [], [], 0
-            for number, mutant in enumerate(mutants, 1):
-                module.write_text(mutant.source)
-                os.utime(module, ns=(stat.st_atime_ns, stat.st_mtime_ns + number * 1_000_000_000))
-                try:
-                    passed, _ = _pytest(workdir, _tests_for(mutant, by_line, tests), timeout=max(60.0, baseline * 2))
-                finally:
-                    module.write_text(original)
-                    os.utime(module, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+            for mutant in mutants:
+                was_killed = killed_by_key[mutant.key]
                 if mutant.key in EQUIVALENT:
                     equivalent.append(
-                        {"key": mutant.key, "line": mutant.line, "reason": EQUIVALENT[mutant.key], "killed": not passed}
+                        {"key": mutant.key, "line": mutant.line, "reason": EQUIVALENT[mutant.key], "killed": was_killed}
                     )
-                elif passed:
+                elif not was_killed:
                     survived.append({"key": mutant.key, "line": mutant.line, "change": mutant.description})
                     print(f"  survived {mutant.key} (line {mutant.line}): {mutant.description}", flush=True)
                 else:
                     killed += 1
-                if number % 20 == 0:
-                    print(f"  {number}/{len(mutants)} run", flush=True)
             considered = len(mutants) - len(equivalent)
             rate = killed / considered if considered else 1.0
             print(
-                f"{target.name}: killed {killed} of {considered} non-equivalent ({rate:.1%}); "
-                f"{len(equivalent)} judged equivalent",
+                f"{target.name}: {len(mutants)} mutants in {time.monotonic() - started:.0f}s; killed {killed} of "
+                f"{considered} non-equivalent ({rate:.1%}); {len(equivalent)} judged equivalent",
                 flush=True,
             )
             results[target.name] = {
@@ -430,6 +435,205 @@ def run(targets: list[Target], *, out: Path | None, keys: set[str] | None = None
     if out:
         out.write_text(json.dumps(results, indent=2) + "\n")
     return 0 if all(result["kill_rate"] >= 0.95 for result in results.values()) else 1
+
+
+# --- The worker: one process per target, tests run in it with the mutant patched in ------------
+
+
+def _worker(target: Target, plan: Path, verdicts: Path) -> int:
+    """Trace the target's tests once, then run each mutant's tests in this process with the
+    mutant's functions (their code objects) or tables patched into the live module.
+
+    What cannot be patched in place (a dataclass default, an enum member) runs in a fresh
+    pytest process instead.
+    """
+    global _tracer
+    tests = tuple(test for test in target.tests if (ROOT / test).is_file())
+    module_path = (ROOT / target.path).resolve()
+    _tracer = _LineTracer(str(module_path), "")
+    code = _pytest_here(tests)
+    by_test, _tracer = _tracer.by_test, None
+    if code != 0:
+        print(f"{target.name}: the tests fail without any mutant (exit {code})", file=sys.stderr)
+        return 2
+    by_line: dict[int, list[str]] = {}
+    for test, lines in by_test.items():
+        for line in lines:
+            by_line.setdefault(line, []).append(test)
+    module = importlib.import_module(target.path.removesuffix(".py").replace("/", "."))
+    original = ast.parse(module_path.read_text())
+    mutants = [Mutant(**item) for item in json.loads(plan.read_text())]
+    killed: dict[str, bool] = {}
+    print(f"{target.name}: {len(mutants)} mutants, {len(by_test)} tests", flush=True)
+    for number, mutant in enumerate(mutants, 1):
+        selected = _tests_for(mutant, by_line, tests)
+        try:
+            undo = _patch(module, original, ast.parse(mutant.source))
+        except _ImportFails:
+            killed[mutant.key] = True
+            continue
+        if undo is None:
+            killed[mutant.key] = _in_fresh_process(module_path, mutant, selected)
+            continue
+        try:
+            killed[mutant.key] = _pytest_here(selected, timeout=120) != 0
+        finally:
+            undo()
+        if number % 25 == 0:
+            print(f"  {number}/{len(mutants)}", flush=True)
+    verdicts.write_text(json.dumps(killed))
+    return 0
+
+
+class _Timeout(Exception):
+    pass
+
+
+class _ImportFails(Exception):
+    """The mutant's module would not even import: every test that loads it fails."""
+
+
+def _pytest_here(tests: tuple[str, ...], timeout: int = 0) -> int:
+    """pytest in this process (modules stay imported, so a patch is seen); quiet; the exit code."""
+    import contextlib
+    import io
+    import signal
+
+    def expire(signum, frame):
+        raise _Timeout("mutant ran past its time")
+
+    args = ["-x", "-q", "-p", "no:cacheprovider", "--reuse-db", *tests]
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(timeout)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            return int(pytest.main(args, plugins=[sys.modules[__name__]]))
+    except _Timeout:
+        return 1  # an endless loop is a change the tests noticed
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _in_fresh_process(module_path: Path, mutant: Mutant, tests: tuple[str, ...]) -> bool:
+    original = module_path.read_text()
+    stat = module_path.stat()
+    module_path.write_text(mutant.source)
+    os.utime(module_path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 7_000_000_000))
+    try:
+        passed, _ = _pytest(ROOT, tests, timeout=300)
+    finally:
+        module_path.write_text(original)
+        os.utime(module_path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    return not passed
+
+
+def _patch(module, original: ast.Module, mutated: ast.Module):
+    """Patch the statements that differ into the live module; an undo function, or None if not patchable."""
+    undo: list = []
+
+    def done():
+        for step in reversed(undo):
+            step()
+
+    for before, after in zip(original.body, mutated.body, strict=True):
+        if ast.dump(before) == ast.dump(after):
+            continue
+        try:
+            if isinstance(after, ast.FunctionDef | ast.AsyncFunctionDef):
+                ok = _patch_function(getattr(module, after.name), after, module, undo)
+            elif isinstance(after, ast.ClassDef) and isinstance(before, ast.ClassDef):
+                ok = _patch_class(getattr(module, after.name), before, after, module, undo)
+            elif isinstance(after, ast.Assign | ast.AugAssign | ast.AnnAssign):
+                ok = _patch_global(module, after, mutated, undo)
+            else:
+                ok = False
+        except _ImportFails:
+            done()
+            raise
+        if not ok:
+            done()
+            return None
+    return done
+
+
+def _patch_function(live, definition: ast.FunctionDef | ast.AsyncFunctionDef, module, undo: list) -> bool:
+    import inspect
+
+    if isinstance(live, staticmethod | classmethod):
+        live = live.__func__
+    elif isinstance(live, property):
+        live = live.fget
+    live = inspect.unwrap(live)
+    bare = copy.deepcopy(definition)
+    bare.decorator_list = []
+    compiled = compile(ast.fix_missing_locations(ast.Module(body=[bare], type_ignores=[])), module.__file__, "exec")
+    (code,) = [c for c in compiled.co_consts if hasattr(c, "co_name") and c.co_name == definition.name]
+    if not hasattr(live, "__code__") or code.co_freevars != live.__code__.co_freevars:
+        return False
+    old = live.__code__
+    live.__code__ = code
+    undo.append(lambda: setattr(live, "__code__", old))
+    return True
+
+
+def _patch_class(cls, before: ast.ClassDef, after: ast.ClassDef, module, undo: list) -> bool:
+    import dataclasses
+    import enum
+
+    for old_member, new_member in zip(before.body, after.body, strict=True):
+        if ast.dump(old_member) == ast.dump(new_member):
+            continue
+        if isinstance(new_member, ast.FunctionDef | ast.AsyncFunctionDef):
+            if not _patch_function(cls.__dict__[new_member.name], new_member, module, undo):
+                return False
+        elif (
+            isinstance(new_member, ast.Assign) and not dataclasses.is_dataclass(cls) and not issubclass(cls, enum.Enum)
+        ):
+            namespace = {**vars(module), **vars(cls)}
+            _run_statements([new_member], namespace)
+            for target in new_member.targets:
+                name = target.id  # type: ignore[attr-defined]
+                old = cls.__dict__[name]
+                setattr(cls, name, namespace[name])
+                undo.append(lambda name=name, old=old: setattr(cls, name, old))
+        else:
+            return False
+    return True
+
+
+def _run_statements(statements: list[ast.stmt], namespace: dict) -> None:
+    """Run the mutant's version of a few statements (a table, a class constant) in `namespace`."""
+    module = ast.fix_missing_locations(ast.Module(body=statements, type_ignores=[]))
+    try:
+        exec(compile(module, "<mutant>", "exec"), namespace)  # noqa: S102 - the mutant's own source
+    except Exception as exc:
+        raise _ImportFails(str(exc)) from exc
+
+
+def _patch_global(module, statement: ast.stmt, mutated: ast.Module, undo: list) -> bool:
+    """Rebuild a module-level table from every statement that builds it (an Assign, then any `+=`)."""
+    target = statement.targets[0] if isinstance(statement, ast.Assign) else statement.target  # type: ignore[attr-defined]
+    base = target.value if isinstance(target, ast.Subscript) else target
+    if not isinstance(base, ast.Name):
+        return False
+    name = base.id
+    builders: list[ast.stmt] = [
+        s
+        for s in mutated.body
+        if isinstance(s, ast.Assign | ast.AugAssign | ast.AnnAssign)
+        and any(
+            isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Store | ast.Load)
+            for t in (s.targets if isinstance(s, ast.Assign) else [s.target])
+            for n in ast.walk(t)
+        )
+    ]
+    namespace = dict(vars(module))
+    _run_statements(builders, namespace)
+    old = getattr(module, name)
+    setattr(module, name, namespace[name])
+    undo.append(lambda: setattr(module, name, old))
+    return True
 
 
 # --- A pytest plugin for the trace run: `-p translations.testing.mutation` with MUTATION_TRACE set ---
@@ -483,7 +687,7 @@ def pytest_runtest_protocol(item, nextitem):
 
 
 def pytest_sessionfinish(session, exitstatus) -> None:
-    if _tracer is not None:
+    if _tracer is not None and _tracer.out:
         Path(_tracer.out).write_text(json.dumps(_tracer.by_test))
 
 
@@ -493,7 +697,12 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="write the figures here")
     parser.add_argument("--list", action="store_true", help="print the mutants' keys and stop")
     parser.add_argument("--keys", type=Path, help="run only the mutants whose keys this file lists (one a line)")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)  # one target's mutants, in this process
+    parser.add_argument("--plan", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--verdicts", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.worker:
+        return _worker(next(t for t in TARGETS if t.name == args.worker), args.plan, args.verdicts)
     targets = [t for t in TARGETS if not args.target or t.name in args.target]
     if args.list:
         for target in targets:

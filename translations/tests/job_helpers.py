@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
@@ -45,7 +46,7 @@ class ScriptedExecutor:
     script: dict[int, str] = field(default_factory=dict)
     name: str = "scripted"
     seen: list[PageWork] = field(default_factory=list)
-    before: object = None  # called with the work before answering (to cancel or race mid-page)
+    before: Callable[[PageWork], object] | None = None  # called with the work before answering (cancel, race)
 
     def translate_page(self, work: PageWork, *, on_stage) -> PageExecution:
         self.seen.append(work)
@@ -75,21 +76,19 @@ class ScriptedExecutor:
             timings_ms={"detect": 1},
             models={"detector": "scripted"},
         )
-        return PageExecution(
+        execution = PageExecution(
             image=b"" if step == "empty" else image,
             image_format="JPEG" if step == "jpeg" else "PNG",
             report=report,
             changed=step not in ("no_text", "unchanged"),
             fallback_used=step == "fallback",
-            **(self.transport(index) if step == "costly" else {}),
         )
-
-    @staticmethod
-    def transport(index: int) -> dict[str, int]:
-        """What a `costly` step reports it spent on the wire (ok otherwise)."""
-        return {
-            "request_bytes": 100 * index,
-            "response_bytes": 10 * index,
-            "remote_elapsed_ms": index,
-            "translate_elapsed_ms": 2 * index,
-        }
+        if step == "costly":  # what it reports it spent on the wire
+            execution = replace(
+                execution,
+                request_bytes=100 * index,
+                response_bytes=10 * index,
+                remote_elapsed_ms=index,
+                translate_elapsed_ms=2 * index,
+            )
+        return execution

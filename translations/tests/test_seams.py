@@ -114,15 +114,16 @@ NOT_A_REPORT = {
 
 
 def report_key_reads(tree: ast.Module) -> list[tuple[int, str]]:
-    reads = []
+    reads: list[tuple[int, str]] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load):
             key = node.slice
-            if isinstance(key, ast.Constant) and key.value in REPORT_KEYS:
+            if isinstance(key, ast.Constant) and isinstance(key.value, str) and key.value in REPORT_KEYS:
                 reads.append((node.lineno, key.value))
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get":
-            if node.args and isinstance(node.args[0], ast.Constant) and node.args[0].value in REPORT_KEYS:
-                reads.append((node.lineno, node.args[0].value))
+            first = node.args[0] if node.args else None
+            if isinstance(first, ast.Constant) and isinstance(first.value, str) and first.value in REPORT_KEYS:
+                reads.append((node.lineno, first.value))
     return sorted(reads)
 
 

@@ -204,7 +204,7 @@ def parse_translations(text: str | None, ids: tuple[int, ...]) -> dict[int, str]
         if not isinstance(item, dict) or not isinstance(item.get("text"), str):
             continue
         try:
-            block_id = int(item.get("id"))
+            block_id = int(item.get("id"))  # type: ignore[arg-type]
         except (TypeError, ValueError):
             continue
         if block_id in ids and block_id not in found and item["text"].strip():
