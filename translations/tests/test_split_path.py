@@ -96,7 +96,8 @@ def test_detect_then_render_gives_the_unified_chapter_byte_for_byte(service):
     assert compute_paths(split) == ["split", "split"]
     assert compute_paths(unified) == ["", ""]
     assert split.request_bytes_total > 300_000  # both raw pages went to detect
-    assert 0 < split.remote_elapsed_ms_total <= split.translate_elapsed_ms_total
+    # A page's detect ran during the page before: remote time can pass the page's own time (docs/compute-service.md).
+    assert split.remote_elapsed_ms_total > 0
 
 
 def test_a_render_whose_key_expired_falls_back_to_the_unified_path_and_says_so(forgetful_service, llm, settings):
