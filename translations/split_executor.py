@@ -64,7 +64,6 @@ class SplitCloudRunExecutor(CloudRunExecutor):
             return self._render(work, detected, result, translate_ms, detect_meta, started)
         except SplitUnavailable as exc:
             logger.warning("page %s: split path unavailable (%s), unified path", work.correlation_id, exc)
-            on_stage("remote")
             execution = super().translate_page(work, on_stage=on_stage)
             report = dict(execution.report)
             report["models"] = {**report.get("models", {}), "compute_path": f"unified (split fallback: {exc})"}
@@ -98,7 +97,10 @@ class SplitCloudRunExecutor(CloudRunExecutor):
             error = contract.error_from_response(response.status_code, response.headers, response.content)
             reason = f"detect answered {error.status} {error.code}"
             raise SplitUnavailable(reason, request_bytes=len(image), response_bytes=meta["received"])
-        return DetectResult.from_json(response.content), meta
+        try:
+            return DetectResult.from_json(response.content), meta
+        except contract.ContractError as exc:
+            raise SplitUnavailable(exc.message, request_bytes=len(image), response_bytes=meta["received"]) from None
 
     def _translate(self, work: PageWork, detected):
         """The translator, here in the worker, on the blocks the service found (what the engine would ask it)."""
