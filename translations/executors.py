@@ -50,7 +50,7 @@ class PageExecution:
     image: bytes = field(repr=False)
     image_format: str  # JPEG, PNG or WEBP
     report: dict  # PageReport.to_dict()
-    changed: bool  # something was erased or lettered
+    changed: bool | None  # something was erased or lettered; None: the compute service does not say
     fallback_used: bool = False  # the translator fell back to its fallback model
     request_bytes: int = 0
     response_bytes: int = 0

@@ -13,9 +13,12 @@ import dataclasses
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import requests
 
+from compute_service import contract
+from compute_service.split_contract import DETECT_PATH, READ_EXPIRED, RENDER_PATH, DetectResult, RenderRequest
 from translations.executors import (
     CloudRunExecutor,
     ExecutorError,
@@ -26,9 +29,21 @@ from translations.executors import (
     _translator_options,
     compute_send,
 )
+from translations.pipeline.contracts import TranslationResult
 from translations.readahead import PageReader
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Detection:
+    """A page the service detected: its blocks and key, and what the detect call cost."""
+
+    result: DetectResult
+    request_bytes: int
+    response_bytes: int
+    remote_elapsed_ms: int
+    cold_start: bool
 
 
 class SplitUnavailable(Exception):
@@ -44,7 +59,7 @@ class SplitCloudRunExecutor(CloudRunExecutor):
     def __init__(self, *, read_ahead: int = 2, **kwargs) -> None:
         super().__init__(**kwargs)
         self.read_ahead = read_ahead
-        self.detections: PageReader = PageReader(self._detect, depth=read_ahead)
+        self.detections: PageReader[Detection] = PageReader(self._detect, depth=read_ahead)
 
     def prefetch(self, works: Sequence[PageWork]) -> None:
         """Ask the service to detect these pages (the current one first) while this worker translates."""
@@ -56,12 +71,12 @@ class SplitCloudRunExecutor(CloudRunExecutor):
         spent = [0, 0]
         try:
             on_stage("detect")
-            detected, detect_meta = self.detections.take(work.image, work.source_language)
-            spent = [detect_meta["sent"], detect_meta["received"]]
+            detection = self.detections.take(work.image, work.source_language)
+            spent = [detection.request_bytes, detection.response_bytes]
             on_stage("translate")
-            result, translate_ms = self._translate(work, detected)
+            result, translate_ms = self._translate(work, detection.result)
             on_stage("render")
-            return self._render(work, detected, result, translate_ms, detect_meta, started)
+            return self._render(work, detection, result, translate_ms, started)
         except SplitUnavailable as exc:
             logger.warning("page %s: split path unavailable (%s), unified path", work.correlation_id, exc)
             execution = super().translate_page(work, on_stage=on_stage)
@@ -76,8 +91,6 @@ class SplitCloudRunExecutor(CloudRunExecutor):
             )
 
     def _post(self, path: str, **request_args) -> requests.Response:
-        from compute_service import contract
-
         headers = contract.request_headers(self.token) | request_args.pop("headers", {})
         prepared = requests.Request("POST", self.url.rstrip("/") + path, headers=headers, **request_args).prepare()
         try:
@@ -85,26 +98,31 @@ class SplitCloudRunExecutor(CloudRunExecutor):
         except requests.RequestException as exc:
             raise SplitUnavailable(f"{path}: {type(exc).__name__}", request_bytes=len(prepared.body or b"")) from None
 
-    def _detect(self, image: bytes, source_language: str):
+    def _detect(self, image: bytes, source_language: str) -> Detection:
         """Runs in the reader thread; failures are kept and raised at the page's turn."""
-        from compute_service import contract
-        from compute_service.split_contract import DETECT_PATH, DetectResult
-
         files = {"image": ("page", image, "application/octet-stream")}
         response = self._post(DETECT_PATH, files=files, data={"source_language": source_language})
-        meta = {"sent": len(image), "received": len(response.content), "headers": response.headers}
+        received = len(response.content)
         if response.status_code != 200:
             error = contract.error_from_response(response.status_code, response.headers, response.content)
             reason = f"detect answered {error.status} {error.code}"
-            raise SplitUnavailable(reason, request_bytes=len(image), response_bytes=meta["received"])
+            raise SplitUnavailable(reason, request_bytes=len(image), response_bytes=received)
         try:
-            return DetectResult.from_json(response.content), meta
+            result = DetectResult.from_json(response.content)
         except contract.ContractError as exc:
-            raise SplitUnavailable(exc.message, request_bytes=len(image), response_bytes=meta["received"]) from None
+            raise SplitUnavailable(exc.message, request_bytes=len(image), response_bytes=received) from None
+        remote = response.headers.get(contract.Header.REMOTE_ELAPSED_MS.value) or "0"
+        return Detection(
+            result=result,
+            request_bytes=len(image),
+            response_bytes=received,
+            remote_elapsed_ms=int(remote) if remote.isdigit() else 0,
+            cold_start=response.headers.get(contract.Header.COLD_START.value) == "true",
+        )
 
-    def _translate(self, work: PageWork, detected):
+    def _translate(self, work: PageWork, detected: DetectResult) -> tuple[TranslationResult, int]:
         """The translator, here in the worker, on the blocks the service found (what the engine would ask it)."""
-        from translations.pipeline.contracts import Flag, PipelineError, TranslationRequest, TranslationResult
+        from translations.pipeline.contracts import Flag, PipelineError, TranslationRequest
         from translations.pipeline.factory import get_translator
         from translations.pipeline.loading import load_page
 
@@ -127,14 +145,14 @@ class SplitCloudRunExecutor(CloudRunExecutor):
             raise ExecutorError(exc.stage, str(exc), code="pipeline_failed") from None
         return result, round((time.perf_counter() - started) * 1000)
 
-    def _render(self, work: PageWork, detected, result, translate_ms: int, detect_meta: dict, started: float):
-        from compute_service import contract
-        from compute_service.split_contract import READ_EXPIRED, RENDER_PATH, RenderRequest
-
-        body = RenderRequest(detected.key, work.target_language, work.translator, result, translate_ms).to_json()
+    def _render(
+        self, work: PageWork, detection: Detection, result: TranslationResult, translate_ms: int, started: float
+    ) -> PageExecution:
+        key = detection.result.key
+        body = RenderRequest(key, work.target_language, work.translator, result, translate_ms).to_json()
         response = self._post(RENDER_PATH, data=body, headers={"Content-Type": "application/json"})
-        sent = detect_meta["sent"] + len(body)
-        received = detect_meta["received"] + len(response.content)
+        sent = detection.request_bytes + len(body)
+        received = detection.response_bytes + len(response.content)
         try:
             answer = contract.decode_page_response(response.status_code, response.headers, response.content)
         except contract.ContractError as exc:
@@ -151,7 +169,6 @@ class SplitCloudRunExecutor(CloudRunExecutor):
             ) from None
         report = answer.report.to_dict()
         report["models"] = {**report.get("models", {}), "compute_path": "split"}
-        detect_remote = int(detect_meta["headers"].get(contract.Header.REMOTE_ELAPSED_MS.value) or 0)
         return PageExecution(
             image=answer.image,
             image_format=answer.image_format,
@@ -160,8 +177,8 @@ class SplitCloudRunExecutor(CloudRunExecutor):
             fallback_used=_fallback_used(report),
             request_bytes=sent,
             response_bytes=received,
-            remote_elapsed_ms=detect_remote + answer.meta.remote_elapsed_ms,
+            remote_elapsed_ms=detection.remote_elapsed_ms + answer.meta.remote_elapsed_ms,
             translate_elapsed_ms=round((time.perf_counter() - started) * 1000),
             transport_attempts=1,
-            cold_start=detect_meta["headers"].get(contract.Header.COLD_START.value) == "true",
+            cold_start=detection.cold_start,
         )
