@@ -75,7 +75,9 @@ class ComputeApp:
                 await self._translate(scope, receive, send)
             elif scope["method"] == "POST" and (serve := self.split.serve_for(scope["path"])):
                 await self._translate(scope, receive, send, serve=serve)
-            elif scope["path"] in (contract.HEALTH_PATH, contract.METRICS_PATH, contract.TRANSLATE_PATH):
+            elif scope["path"] in (contract.HEALTH_PATH, contract.METRICS_PATH, contract.TRANSLATE_PATH) or (
+                self.split.serve_for(scope["path"])
+            ):
                 raise ContractError(ErrorCode.METHOD_NOT_ALLOWED, f"{scope['method']} is not allowed here")
             else:
                 raise ContractError(ErrorCode.NOT_FOUND, f"no route {scope['path']!r}")

@@ -163,5 +163,6 @@ def test_the_split_routes_refuse_a_wrong_token_before_reading_the_body(service):
         )
         assert answer.status_code == 401
         assert json.loads(answer.content)["error"] == "unauthorized"
+    assert requests.get(service.url + DETECT_PATH, timeout=10).status_code == 405
     mismatch = contract.request_headers(TOKEN) | {contract.Header.CONTRACT_VERSION.value: "0"}
     assert requests.post(service.url + DETECT_PATH, headers=mismatch, data=b"x", timeout=10).status_code == 400
