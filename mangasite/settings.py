@@ -69,6 +69,8 @@ MANGA_TRANSLATE_EXECUTION_BACKEND = env_str("MANGA_TRANSLATE_EXECUTION_BACKEND",
 # Local executor: pages read (load → detect → OCR → group) ahead of the one being translated; 0 turns it off.
 MANGA_READ_AHEAD_PAGES = env_int("MANGA_READ_AHEAD_PAGES", 2, minimum=0)
 MANGA_CLOUDRUN_EXEC_URL = env_str("MANGA_CLOUDRUN_EXEC_URL")
+# cloudrun: detect and render as two calls, translating in the worker between them (docs/compute-service.md).
+MANGA_CLOUDRUN_SPLIT = env_bool("MANGA_CLOUDRUN_SPLIT", False)
 MANGA_INTERNAL_API_TOKEN = env_secret("MANGA_INTERNAL_API_TOKEN")
 MANGA_CLOUDRUN_TIMEOUT_SEC = env_int("MANGA_CLOUDRUN_TIMEOUT_SEC", 120, minimum=1)
 MANGA_CLOUDRUN_EXECUTOR_RETRIES = env_int("MANGA_CLOUDRUN_EXECUTOR_RETRIES", 2, minimum=0)

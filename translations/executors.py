@@ -50,7 +50,7 @@ class PageExecution:
     image: bytes = field(repr=False)
     image_format: str  # JPEG, PNG or WEBP
     report: dict  # PageReport.to_dict()
-    changed: bool  # something was erased or lettered
+    changed: bool | None  # something was erased or lettered; None: the compute service does not say
     fallback_used: bool = False  # the translator fell back to its fallback model
     request_bytes: int = 0
     response_bytes: int = 0
@@ -111,6 +111,8 @@ def get_executor(backend: str) -> TranslateExecutor:
     """The executor a job's `backend` names, made once per process (after any fork: it is lazy)."""
     if backend == ExecutionBackend.LOCAL:
         return _local_executor()
+    if backend == ExecutionBackend.CLOUDRUN and settings.MANGA_CLOUDRUN_SPLIT:
+        return _split_executor()
     if backend == ExecutionBackend.CLOUDRUN:
         return CloudRunExecutor(
             url=settings.MANGA_CLOUDRUN_EXEC_URL,
@@ -126,6 +128,21 @@ def get_executor(backend: str) -> TranslateExecutor:
 @functools.cache
 def _local_executor() -> LocalExecutor:
     return LocalExecutor(model_dir=Path(settings.MANGA_MODEL_DIR), read_ahead=settings.MANGA_READ_AHEAD_PAGES)
+
+
+@functools.cache
+def _split_executor() -> TranslateExecutor:
+    """One per process: it holds the detections started ahead for the next pages."""
+    from translations.split_executor import SplitCloudRunExecutor
+
+    return SplitCloudRunExecutor(
+        url=settings.MANGA_CLOUDRUN_EXEC_URL,
+        token=settings.MANGA_INTERNAL_API_TOKEN,
+        timeout_sec=settings.MANGA_CLOUDRUN_TIMEOUT_SEC,
+        retries=settings.MANGA_CLOUDRUN_EXECUTOR_RETRIES,
+        backoff_ms=settings.MANGA_CLOUDRUN_BACKOFF_MS,
+        read_ahead=settings.MANGA_READ_AHEAD_PAGES,
+    )
 
 
 class LocalExecutor:
