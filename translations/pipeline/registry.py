@@ -223,17 +223,51 @@ def gpu_required() -> bool:
     return os.environ.get("MANGA_REQUIRE_GPU", "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+SETTINGS_ENV = "MANGA_PIPELINE_SETTINGS"
+SETTINGS = ("current", "baseline")
+
+
+def pipeline_settings() -> str:
+    """`current`, or `baseline`: the detection settings from before issue 13 (fp32 weights, upscaled line input,
+    no arena), kept selectable so benchmarks can run old against new side by side."""
+    raw = os.environ.get(SETTINGS_ENV, "").strip().lower() or "current"
+    if raw not in SETTINGS:
+        raise ValueError(f"{SETTINGS_ENV}={raw!r}: use one of {', '.join(SETTINGS)}")
+    return raw
+
+
+def int8_filename(spec: ModelSpec) -> str:
+    return f"{Path(spec.filename).stem}.int8.onnx"
+
+
+def model_path(name: str, model_dir: Path | str, *, int8: bool = False) -> Path:
+    """The file to load for model `name`: its INT8 copy when asked for and made from the pinned weights
+    (see quantize.py), else the pinned file itself."""
+    path = path_for(name, model_dir)
+    if int8:
+        from translations.pipeline.quantize import usable_int8  # onnx is needed only to make copies, not here
+
+        copy = usable_int8(default_manifest()[name], Path(model_dir))
+        if copy is not None:
+            return copy
+    return path
+
+
 @functools.cache
-def onnx_session(path: Path | str):
-    """One InferenceSession per model file per process, created on first use (never at import)."""
+def onnx_session(path: Path | str, *, fixed_shape: bool = False):
+    """One InferenceSession per model file per process, created on first use (never at import).
+
+    `fixed_shape`: the caller feeds one input shape only, so the memory arena and pattern are kept (faster, and
+    they cannot grow); for models fed varying shapes they are off, since the arena keeps every peak allocation.
+    """
     import onnxruntime as ort  # heavy: imported where first needed
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = onnx_threads()
     options.inter_op_num_threads = 1
-    # The arena keeps every peak allocation for good; with pages and crops of varying size it only grows.
-    options.enable_cpu_mem_arena = False
-    options.enable_mem_pattern = False
+    keep = fixed_shape and pipeline_settings() != "baseline"
+    options.enable_cpu_mem_arena = keep
+    options.enable_mem_pattern = keep
     wanted = ["CUDAExecutionProvider", "CPUExecutionProvider"] if _cuda_driver_present() else ["CPUExecutionProvider"]
     providers = [p for p in wanted if p in ort.get_available_providers()]
     session = ort.InferenceSession(str(path), sess_options=options, providers=providers)
