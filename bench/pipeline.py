@@ -80,7 +80,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--translator", default="test", choices=["none", "test"])
     parser.add_argument("--threads", type=int, default=2, help="MANGA_ONNX_THREADS for the runs (2 cores)")
-    parser.add_argument("--only", help="run one scenario (a dev page file name or " + STRIP + ")")
+    parser.add_argument("--only", help=f"comma-separated scenarios to run (dev page file names, {STRIP})")
     parser.add_argument("--vs-baseline", action="store_true", help="also run today's settings against the baseline")
     parser.add_argument("--rounds", type=int, default=2, help="with --vs-baseline: alternations per scenario")
     parser.add_argument("--one", help=argparse.SUPPRESS)
@@ -92,7 +92,7 @@ def main() -> None:
     scenarios = sorted(p.name for p in EVALSET.glob("*.jpg") if "_en" not in p.name) if EVALSET.is_dir() else []
     scenarios.append(STRIP)
     if args.only:
-        scenarios = [args.only]
+        scenarios = args.only.split(",")
     env = {**os.environ, "MANGA_ONNX_THREADS": str(args.threads)}
     print(f"pipeline, translator={args.translator}, {args.runs} runs (+1 warm-up), {args.threads} ONNX threads")
     print(f"{'scenario':38} {'regions':>7} {'first s':>8} {'median s':>9} {'peak MiB':>9}  stage medians (ms)")
