@@ -1,15 +1,16 @@
 # Two entry points (README): `make demo` runs the site with a sample chapter, `make test` runs
-# lint and the whole suite on both database setups.
+# lint, the Django-free pipeline tests and the whole suite on both database setups.
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell sha256sum requirements.lock | cut -c1-12)
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/mangasite
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
-# Debian packages the pipeline uses: Tesseract for Korean OCR.
-SYSTEM_PACKAGES := tesseract-ocr tesseract-ocr-kor
+# Debian packages: Tesseract for Korean OCR; chromium for the browser tests; the deploy tests run
+# nginx, promtool (prometheus) and openssl; `manage.py backup` runs pg_dump (postgresql-client).
+SYSTEM_PACKAGES := tesseract-ocr tesseract-ocr-kor chromium nginx prometheus openssl postgresql-client
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: install system-deps models demo test test-embedded test-services lint
+.PHONY: install system-deps models demo test test-pipeline test-embedded test-services lint openapi
 
 $(STAMP): requirements.lock
 	python3 -m venv $(VENV)
@@ -35,9 +36,17 @@ install: $(STAMP) system-deps models
 demo: install
 	bash deploy/demo.sh
 
+# The API's published schema (docs/openapi.yaml); a test fails when the code drifts from it.
+openapi: install
+	DEBUG=1 $(PY) manage.py spectacular --validate --fail-on-warn --file docs/openapi.yaml
+
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+# The page pipeline's own tests, without Django (its own pytest.ini; fails if django gets imported).
+test-pipeline: install
+	$(PY) -m pytest -p no:cacheprovider translations/pipeline/tests
 
 # The embedded default: SQLite in data/, django-q2 on the ORM broker, in-memory channel layer.
 test-embedded: install
@@ -47,4 +56,4 @@ test-embedded: install
 test-services: install
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest -p no:cacheprovider
 
-test: lint test-embedded test-services
+test: lint test-pipeline test-embedded test-services

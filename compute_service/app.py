@@ -60,7 +60,7 @@ class ComputeApp:
 
     async def __call__(self, scope: dict, receive, send) -> None:
         if scope["type"] != "http":
-            return  # no websockets, and daphne sends no lifespan events
+            return  # no websockets, and uvicorn runs with lifespan events off
         route = (scope["method"], scope["path"])
         try:
             if route == ("GET", contract.HEALTH_PATH):
@@ -75,7 +75,8 @@ class ComputeApp:
             else:
                 raise ContractError(ErrorCode.NOT_FOUND, f"no route {scope['path']!r}")
         except ContractError as error:
-            await _error(send, error)
+            # Refused before its body was read: close, rather than read a body nobody will use.
+            await _error(send, error, close=scope["method"] == "POST")
 
     def _authorise(self, scope: dict) -> None:
         presented = _header(scope, Header.TOKEN.value)
@@ -121,7 +122,7 @@ class ComputeApp:
         self.metrics.set("compute_pages_in_flight", self.in_flight)
         code = "ok"
         try:
-            body = await _read_body(receive, self.config.max_body_bytes)
+            body = await _read_body(receive, self.config.max_body_bytes, self.config.body_timeout_s)
             request = contract.parse_page_request(_header(scope, "content-type").decode("latin-1"), body)
             loop = asyncio.get_running_loop()
             done: PageDone = await loop.run_in_executor(self.executor, self._run_page, request)
@@ -131,7 +132,7 @@ class ComputeApp:
         except ContractError as error:
             code = error.code
             error_meta = PageMeta(failure_stage=error.stage, remote_elapsed_ms=_ms_since(started))
-            await _error(send, error, error_meta.to_headers())
+            await _error(send, error, error_meta.to_headers(), close=True)
         except ClientGone:
             code = "client_gone"
         except Exception as exc:
@@ -186,11 +187,18 @@ def _translator(request: PageRequest):
     gemini = None
     if request.translator.startswith("gemini"):
         from compute_service.config import gemini_values
-        from translations.pipeline.gemini_config import GeminiConfig
+        from translations.pipeline.translators.gemini_config import GeminiConfig
 
         overrides = {"model": request.primary_model, "fallback_model": request.fallback_model}
         gemini = GeminiConfig.from_values(gemini_values(os.environ), **{k: v for k, v in overrides.items() if v})
-    return get_translator(request.translator, gemini=gemini)
+    llm = None
+    if request.translator == "openai_compat":
+        from compute_service.config import llm_values
+        from translations.pipeline.translators.openai_config import LLMConfig
+
+        overrides = {"model": request.primary_model, "fallback_model": request.fallback_model}
+        llm = LLMConfig.from_values(llm_values(os.environ), **{k: v for k, v in overrides.items() if v})
+    return get_translator(request.translator, gemini=gemini, llm=llm)
 
 
 def _check_image(data: bytes, max_pixels: int) -> None:
@@ -236,10 +244,15 @@ def _header(scope: dict, name: str) -> bytes:
     return next((value for key, value in scope["headers"] if key.lower() == wanted), b"")
 
 
-async def _read_body(receive, limit: int) -> bytes:
+async def _read_body(receive, limit: int, timeout_s: float) -> bytes:
     chunks, size = [], 0
+    deadline = asyncio.get_running_loop().time() + timeout_s
     while True:
-        message = await receive()
+        try:
+            async with asyncio.timeout_at(deadline):
+                message = await receive()
+        except TimeoutError:
+            raise ContractError(ErrorCode.BODY_TIMEOUT, f"the body did not arrive within {timeout_s:g} s") from None
         if message["type"] == "http.disconnect":
             raise ClientGone
         chunk = message.get("body", b"")
@@ -251,8 +264,10 @@ async def _read_body(receive, limit: int) -> bytes:
             return b"".join(chunks)
 
 
-async def _error(send, error: ContractError, headers: list[tuple[str, str]] = ()) -> None:
+async def _error(send, error: ContractError, headers: list[tuple[str, str]] = (), *, close: bool = False) -> None:
     extra = list(headers) or [(Header.CONTRACT_VERSION.value, contract.CONTRACT_VERSION)]
+    if close:
+        extra.append(("connection", "close"))
     if error.retry_after is not None:
         extra.append((Header.RETRY_AFTER.value, str(int(error.retry_after))))
     if error.stage and not headers:

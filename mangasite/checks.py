@@ -77,6 +77,22 @@ def check_translator(app_configs, **kwargs) -> list[Error]:
                 id="mangasite.E005",
             )
         ]
+    if translator == "openai_compat" and not (settings.MANGA_LLM_BASE_URL and settings.MANGA_LLM_MODEL):
+        return [
+            Error(
+                "MANGA_DEFAULT_TRANSLATOR='openai_compat' needs MANGA_LLM_BASE_URL and MANGA_LLM_MODEL.",
+                hint="Point MANGA_LLM_BASE_URL at the server's /v1 root and name the model, or choose another one.",
+                id="mangasite.E016",
+            )
+        ]
+    if settings.MANGA_LLM_VISION not in ("auto", "on", "off"):
+        return [
+            Error(
+                f"MANGA_LLM_VISION={settings.MANGA_LLM_VISION!r} is not auto, on or off.",
+                hint="auto sends the page image and drops it for a model that takes none; off never sends it.",
+                id="mangasite.E017",
+            )
+        ]
     if translator.startswith("gemini") and not settings.GEMINI_API_KEY:
         return [
             Error(

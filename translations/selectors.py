@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from translations.models import JobEvent, PageResult, TranslationJob
+from translations import access
+from translations.models import GlossaryTerm, JobEvent, PageResult, TranslationJob
 from translations.progress import EventMessage, event_message
 
 CONTEXT_PAGES = 3  # DESIGN §5: the previous 3 pages' translations
@@ -29,6 +30,19 @@ def page_context_translations(*, job_id: int, before_index: int, limit: int = CO
         lines = [region.get("translation") for region in regions or [] if isinstance(region, dict)]
         texts.append("\n".join(line for line in lines if line))
     return tuple(texts)
+
+
+def manga_learned_glossary(*, manga_id: int) -> dict:
+    """The manga's accepted glossary terms in the `dict/` glossary format: what the translator gets, what export writes.
+
+    Proposed and rejected terms never leave the database.
+    """
+    accepted = GlossaryTerm.objects.filter(manga_id=manga_id, status=GlossaryTerm.Status.ACCEPTED).order_by("source")
+    characters, terms = [], []
+    for term in accepted:
+        entry = {"source": term.source, "target": term.target} | ({"notes": term.notes} if term.notes else {})
+        (characters if term.kind == GlossaryTerm.Kind.CHARACTER else terms).append(entry)
+    return {"characters": characters, "terms": terms}
 
 
 def job_results(*, job_id: int) -> QuerySet[PageResult]:
@@ -80,10 +94,11 @@ def job_events_after(*, job_id: int, after_seq: int, limit: int = 500) -> list[E
 
 
 def job_visible_to(*, job_id: int, user) -> bool:
-    """Staff see every job; anyone else only the jobs they requested."""
-    if not user.is_authenticated:
+    """Who may watch a job: whoever may read its manga (translations/access.py); staff, as in the admin,
+    only with the view permission on jobs."""
+    if not user.is_authenticated or not user.is_active:
         return False
-    jobs = TranslationJob.objects.filter(pk=job_id)
-    if not user.is_staff:
-        jobs = jobs.filter(requested_by=user)
-    return jobs.exists()
+    if user.is_staff and not user.has_perm("translations.view_translationjob"):
+        return False
+    job = TranslationJob.objects.filter(pk=job_id).select_related("chapter__manga").first()
+    return job is not None and access.can_read(user, job.chapter.manga)

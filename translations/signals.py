@@ -20,7 +20,7 @@ logger = logging.getLogger(__name__)
 
 @receiver(post_delete, sender=Page, dispatch_uid="page-files")
 def delete_page_files(sender, instance: Page, **kwargs) -> None:
-    _delete_after_commit([instance.image, instance.thumbnail])
+    _delete_after_commit([instance.image, instance.thumbnail, instance.cover_thumbnail])
 
 
 @receiver(post_delete, sender=PageResult, dispatch_uid="page-result-files")

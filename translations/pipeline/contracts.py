@@ -123,11 +123,21 @@ class TranslationRequest:
 
 
 @dataclass(frozen=True)
+class TermProposal:
+    """A name or term the translator met on this page and the glossary lacks; staff accept or reject it."""
+
+    source: str
+    target: str
+    kind: str = "term"  # "character" or "term": the glossary section it would go in
+
+
+@dataclass(frozen=True)
 class TranslationResult:
     texts: dict[int, str | None]  # block id → translation; None: not translated (flagged untranslated)
     flags: dict[int, frozenset[Flag]] = field(default_factory=dict)
     models: dict[str, str] = field(default_factory=dict)  # e.g. {"translator": "gemini-2.5-flash"}
     usage: dict[str, int] = field(default_factory=dict)  # tokens, requests, for cost accounting
+    proposed_terms: tuple[TermProposal, ...] = ()  # new glossary terms the translator suggests
 
 
 class Translator(Protocol):

@@ -1,9 +1,11 @@
 """The page pipeline: bytes in, translated (or cleaned) bytes and a PageReport out, every stage timed.
 
     load → detect → ocr → group → translate → erase + inpaint → letter → encode
+    |------- read() --------|   |------------------- finish() -------------------|
 
-The stages are injected (see `factory.py` for the real ones), so tests and the compute service
-build the same engine. Every failure leaves as a PipelineError naming its stage.
+`run` is `finish(read(…))`; the two halves exist so a worker can read the next pages while this one waits
+for its translation (docs/read-ahead.md). The stages are injected (see `factory.py` for the real ones), so
+tests and the compute service build the same engine. Every failure leaves as a PipelineError naming its stage.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -32,7 +34,7 @@ from translations.pipeline.contracts import (
     Translator,
 )
 from translations.pipeline.languages import RIGHT_TO_LEFT, check_languages
-from translations.pipeline.loading import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, encode_page, load_page
+from translations.pipeline.loading import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, LoadedPage, encode_page, load_page
 from translations.pipeline.report import PageReport, RegionReport
 
 logger = logging.getLogger(__name__)
@@ -51,6 +53,16 @@ class PageOutcome:
     report: PageReport
     changed: bool  # something was erased or lettered
     blocks: tuple[TextBlock, ...]  # every block found, for debug overlays and evaluation
+
+
+@dataclass(frozen=True)
+class PageRead:
+    """Stages 1–4 of one page (load → detect → OCR → group): everything translation needs, nothing it decides."""
+
+    page: LoadedPage
+    blocks: tuple[TextBlock, ...]
+    source_language: str
+    timings_ms: dict[str, int]  # of the stages run so far, in order
 
 
 class PagePipeline:
@@ -90,11 +102,43 @@ class PagePipeline:
         """`output_format` (JPEG, PNG, WEBP) defaults to the input's format; `on_stage(name)` is called as
         each stage starts (live progress)."""
         check_languages(source_language, target_language)
+        read = self.read(data, source_language=source_language, on_stage=on_stage)
+        return self.finish(
+            read,
+            translator=translator,
+            target_language=target_language,
+            context_translations=context_translations,
+            include_sfx=include_sfx,
+            output_format=output_format,
+            on_stage=on_stage,
+        )
+
+    def read(self, data: bytes, *, source_language: str, on_stage: Callable[[str], None] | None = None) -> PageRead:
+        """Load, detect, OCR and group one page; depends on nothing of the pages before it."""
         timings = _Timings(on_stage)
         with _stage("load", timings):
             page = load_page(data, max_bytes=self.max_bytes, max_pixels=self.max_pixels)
+        blocks = self._read(page.image, source_language, timings)
+        return PageRead(page=page, blocks=blocks, source_language=source_language, timings_ms=dict(timings))
+
+    def finish(
+        self,
+        read: PageRead,
+        *,
+        translator: Translator,
+        target_language: str,
+        context_translations: tuple[str, ...] = (),
+        include_sfx: bool = False,
+        output_format: str | None = None,
+        on_stage: Callable[[str], None] | None = None,
+    ) -> PageOutcome:
+        """Translate, erase, letter and encode a page `read` made; the translation gets the previous pages' text."""
+        source_language = read.source_language
+        check_languages(source_language, target_language)
+        timings = _Timings(on_stage)
+        timings.update(read.timings_ms)
+        page, blocks = read.page, read.blocks
         image = page.image
-        blocks = self._read(image, source_language, timings)
         handled = tuple(
             block for block in blocks if (include_sfx or Flag.SFX not in block.flags) and not unreadable(block)
         )
@@ -138,6 +182,7 @@ class PagePipeline:
             models={**self.models, **result.models},
             usage=dict(result.usage),
             frames=page.frames,
+            proposed_terms=[asdict(term) for term in result.proposed_terms],
             collisions=sum(region.collision for region in lettered),
         )
         logger.info(

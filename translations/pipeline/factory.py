@@ -13,7 +13,6 @@ import numpy as np
 from translations.pipeline.contracts import PipelineError, Recognizer, TextLine, Translator
 from translations.pipeline.detection import OnnxDetector
 from translations.pipeline.engine import PagePipeline
-from translations.pipeline.gemini_config import GeminiConfig
 from translations.pipeline.grouping import group_lines
 from translations.pipeline.inpainting import BlockEraser
 from translations.pipeline.lettering import BalloonLetterer
@@ -22,9 +21,14 @@ from translations.pipeline.ocr import LANGUAGES as ONNX_OCR_LANGUAGES
 from translations.pipeline.ocr import OnnxRecognizer
 from translations.pipeline.slicing import SlicedDetector
 from translations.pipeline.tesseract import TesseractRecognizer
-from translations.pipeline.translators import CleaningTranslator, FixedTextTranslator
+from translations.pipeline.translators.gemini_config import GeminiConfig
+from translations.pipeline.translators.offline import CleaningTranslator, FixedTextTranslator
+from translations.pipeline.translators.openai_compat import OpenAICompatTranslator
+from translations.pipeline.translators.openai_config import LLMConfig
 
 OFFLINE_TRANSLATORS = ("none", "test")
+# Every translator name, in one place: the job model's choices, the compute contract and the commands agree with it.
+TRANSLATOR_NAMES = ("none", "test", "gemini", "gemini_hq", "openai_compat")
 
 
 class LanguageRecognizer:
@@ -65,8 +69,11 @@ def shared_pipeline(model_dir: str) -> PagePipeline:
     return build_pipeline(model_dir)
 
 
-def get_translator(name: str, *, text: str | None = None, gemini: GeminiConfig | None = None) -> Translator:
-    """`gemini` carries the key, models and timeouts for the Gemini translators (the caller reads its settings)."""
+def get_translator(
+    name: str, *, text: str | None = None, gemini: GeminiConfig | None = None, llm: LLMConfig | None = None
+) -> Translator:
+    """`gemini` carries the key, models and timeouts for the Gemini translators, `llm` the server and models for
+    `openai_compat` (the caller reads its settings)."""
     if name == "none":
         return CleaningTranslator()
     if name == "test":
@@ -75,7 +82,11 @@ def get_translator(name: str, *, text: str | None = None, gemini: GeminiConfig |
         if gemini is None or not gemini.api_key:
             raise PipelineError("translate", f"the {name} translator needs GEMINI_API_KEY")
         # google-genai takes about a second to import: only a process that translates with Gemini pays for it.
-        from translations.pipeline.gemini import GeminiTranslator
+        from translations.pipeline.translators.gemini import GeminiTranslator
 
         return GeminiTranslator(gemini, with_image=name == "gemini_hq")
-    raise PipelineError("translate", f"unknown translator {name!r}; use one of: none, test, gemini, gemini_hq")
+    if name == "openai_compat":
+        if llm is None:
+            raise PipelineError("translate", "openai_compat needs MANGA_LLM_BASE_URL and MANGA_LLM_MODEL")
+        return OpenAICompatTranslator(llm)
+    raise PipelineError("translate", f"unknown translator {name!r}; use one of: {', '.join(TRANSLATOR_NAMES)}")

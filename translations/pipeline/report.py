@@ -30,6 +30,8 @@ class PageReport:
     models: dict[str, str]
     usage: dict[str, int] = field(default_factory=dict)
     frames: int = 1
+    # New glossary terms the translator suggests ({source, target, kind}); the job stores them for staff.
+    proposed_terms: list[dict[str, str]] = field(default_factory=list)
     collisions: int = 0  # lettered regions whose ink overlaps another's (each also flagged `collision`)
 
     def to_dict(self) -> dict:

@@ -12,9 +12,9 @@ from django.core.management.base import CommandError
 
 from translations.gemini_settings import gemini_config
 from translations.pipeline import registry
+from translations.pipeline.tests.test_pipeline_engine import CJK_FONT, decode, ink_inside, manga_page, png
 from translations.services.jobs import default_translator
 from translations.testing.gemini_server import GeminiServer
-from translations.tests.test_pipeline_engine import CJK_FONT, decode, ink_inside, manga_page, png
 
 
 @pytest.fixture

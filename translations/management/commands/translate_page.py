@@ -12,14 +12,14 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from translations.gemini_settings import gemini_config
+from translations.gemini_settings import gemini_config, llm_config
 from translations.pipeline.contracts import PipelineError
 from translations.pipeline.debug import overlay
-from translations.pipeline.dictionaries import DictionaryError
-from translations.pipeline.factory import get_translator, shared_pipeline
+from translations.pipeline.factory import TRANSLATOR_NAMES, get_translator, shared_pipeline
 from translations.pipeline.languages import SOURCE_LANGUAGES, TARGET_LANGUAGES
 from translations.pipeline.loading import load_page
 from translations.pipeline.registry import ModelMissing
+from translations.pipeline.translators.dictionaries import DictionaryError
 from translations.services.jobs import default_translator
 
 OUTPUT_SUFFIXES = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP"}
@@ -35,7 +35,7 @@ class Command(BaseCommand):
         parser.add_argument("--target", default="en", choices=TARGET_LANGUAGES)
         parser.add_argument(
             "--translator",
-            choices=("gemini_hq", "gemini", "none", "test"),
+            choices=TRANSLATOR_NAMES,
             help="default: gemini_hq when GEMINI_API_KEY is set, else none (cleaning: erase, letter nothing)",
         )
         parser.add_argument("--text", help="with --translator test: the string lettered into every block")
@@ -63,7 +63,12 @@ class Command(BaseCommand):
         except OSError as exc:
             raise CommandError(f"cannot read a --context file: {exc.strerror}") from None
         try:
-            translator = get_translator(name, text=options["text"], gemini=gemini_config(glossary=options["glossary"]))
+            translator = get_translator(
+                name,
+                text=options["text"],
+                gemini=gemini_config(glossary=options["glossary"]),
+                llm=llm_config(glossary=options["glossary"]),
+            )
             outcome = shared_pipeline(str(settings.MANGA_MODEL_DIR)).run(
                 data,
                 translator=translator,

@@ -3,18 +3,16 @@ through the whole pipeline, and no two regions' lettering overlap. Skips without
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
 from translations.pipeline import registry
 from translations.pipeline.factory import build_pipeline
 from translations.pipeline.lettering_evaluation import FLOOR_SHARE, letter_page, load_references
+from translations.pipeline.tests.paths import EVALSET as EVALSET_ROOT
+from translations.pipeline.tests.paths import model_dir
 
-ROOT = Path(__file__).resolve().parents[3]
-EVALSET = Path(os.environ.get("MANGA_EVALSET_DIR") or ROOT.parent / "shared" / "evalset") / "dev"
-MODELS = Path(os.environ.get("MANGA_MODEL_DIR") or ROOT / "data" / "models")
+EVALSET = EVALSET_ROOT / "dev"
+MODELS = model_dir()
 PAGE = "openmantra_boureisougi_004.json"  # its top-right balloons come back from the segmenter as one mask
 
 
