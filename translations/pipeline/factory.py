@@ -21,7 +21,6 @@ from translations.pipeline.ocr import LANGUAGES as ONNX_OCR_LANGUAGES
 from translations.pipeline.ocr import OnnxRecognizer
 from translations.pipeline.slicing import SlicedDetector
 from translations.pipeline.tesseract import TesseractRecognizer
-from translations.pipeline.translators.gemini import GeminiTranslator
 from translations.pipeline.translators.gemini_config import GeminiConfig
 from translations.pipeline.translators.offline import CleaningTranslator, FixedTextTranslator
 from translations.pipeline.translators.openai_compat import OpenAICompatTranslator
@@ -82,6 +81,9 @@ def get_translator(
     if name in ("gemini", "gemini_hq"):
         if gemini is None or not gemini.api_key:
             raise PipelineError("translate", f"the {name} translator needs GEMINI_API_KEY")
+        # google-genai takes about a second to import: only a process that translates with Gemini pays for it.
+        from translations.pipeline.translators.gemini import GeminiTranslator
+
         return GeminiTranslator(gemini, with_image=name == "gemini_hq")
     if name == "openai_compat":
         if llm is None:

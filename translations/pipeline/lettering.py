@@ -34,6 +34,7 @@ _LOOSENESS = (1.0, 0.5, 0.0)  # margins off the outline tried, in turn, before t
 _LOUD = 1.4  # source glyphs this many times the page's usual are shouting: the size is theirs
 _EVEN = 0.85  # regions under this share of the page's usual size try for more room
 _HYPHEN_MIN_WORD = 7
+_MEASURE_CACHE = 4096  # measured strings kept per font size
 _HYPHEN_BELOW = 1.6  # × the minimum size: above it, a balloon is roomy enough to shrink instead
 _NO_LINE_START = frozenset("、。，．,.!?！？」』）)】〕〉》ーぁぃぅぇぉっゃゅょァィゥェォッャュョ…‥〜～")
 _NO_LINE_END = frozenset("「『（(【〔［[〈《")
@@ -423,6 +424,8 @@ class _Face:
         self._widths: dict[str, int] = {}
 
     def measure(self, text: str) -> int:
+        if len(self._widths) > _MEASURE_CACHE:
+            self._widths.clear()  # a long-lived worker measures every translation it letters: keep it bounded
         if text not in self._widths:
             self._widths[text] = math.ceil(self.font.getlength(text)) + 2 * self.stroke
         return self._widths[text]
