@@ -5,11 +5,12 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell sha256sum requirements.lock | cut -c1-12)
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/mangasite
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
-# Debian packages the pipeline uses: Tesseract for Korean OCR.
-SYSTEM_PACKAGES := tesseract-ocr tesseract-ocr-kor
+# Debian packages: Tesseract for Korean OCR; chromium for the browser tests; the deploy tests run
+# nginx, promtool (prometheus) and openssl; `manage.py backup` runs pg_dump (postgresql-client).
+SYSTEM_PACKAGES := tesseract-ocr tesseract-ocr-kor chromium nginx prometheus openssl postgresql-client
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: install system-deps models demo test test-pipeline test-embedded test-services lint typecheck mutation
+.PHONY: install system-deps models demo test test-pipeline test-embedded test-services lint typecheck mutation openapi
 
 $(STAMP): requirements.lock
 	python3 -m venv $(VENV)
@@ -24,14 +25,20 @@ system-deps:
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
 	fi
 
-# Model weights for the page pipeline (docs/models.md); verified by sha256, fetched once.
+# Model weights for the page pipeline (docs/models.md); verified by sha256, fetched once; then the
+# INT8 copies of the detection models, made from them here (once; about a minute on 2 cores).
 models: $(STAMP)
 	$(PY) manage.py models fetch
+	$(PY) manage.py models quantize
 
 install: $(STAMP) system-deps models
 
 demo: install
 	bash deploy/demo.sh
+
+# The API's published schema (docs/openapi.yaml); a test fails when the code drifts from it.
+openapi: install
+	DEBUG=1 $(PY) manage.py spectacular --validate --fail-on-warn --file docs/openapi.yaml
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -14,6 +14,14 @@ collect_ignore = ["translations/pipeline/tests"]
 
 
 def pytest_configure(config) -> None:
+    # Tests run with DEBUG off, as production does; the servers they import (asgi.py) refuse the placeholder key.
+    if django_settings.SECRET_KEY == django_settings.UNSET_SECRET_KEY:
+        django_settings.SECRET_KEY = "test-only-secret-key-not-for-any-deployment"  # noqa: S105
+        # django-q2 copied the key when this file imported it; tasks signed here must verify in the
+        # worker subprocesses, which get this key from the environment.
+        from django_q.conf import Conf
+
+        Conf.SECRET_KEY = django_settings.SECRET_KEY
     # The SQLite test database is a file under data/, which a fresh checkout does not have yet.
     database = django_settings.DATABASES["default"]
     if database["ENGINE"].endswith("sqlite3"):

@@ -56,7 +56,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-progress-") as tmp:
         data_dir = Path(tmp) / "data"
         data_dir.mkdir()
-        from orchestration import setup_django
+        from orchestration import setup_django  # type: ignore[import-not-found]
 
         setup_django(data_dir)
         from django.conf import settings

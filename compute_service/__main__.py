@@ -1,4 +1,9 @@
-"""`python -m compute_service --host H --port P`: check the config and the GPU, warm up, serve with daphne."""
+"""`python -m compute_service --host H --port P`: check the config and the GPU, warm up, serve with uvicorn.
+
+uvicorn (h11) hands the app each request as soon as its headers are in and the body as it arrives,
+so the app refuses a missing or wrong token before reading a byte of the body, and bounds how long
+a body may take. daphne could not: it buffers the whole body before calling the app.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +14,10 @@ import sys
 
 from compute_service.config import ConfigError, load_config
 
-# Daphne hands the app the body in chunks of this size; 8 KiB (its default) makes a 5 MB page 600 messages.
-REQUEST_BUFFER_BYTES = 1024 * 1024
+# A client that keeps a connection open between pages reuses it; an idle one is closed after this.
+KEEP_ALIVE_S = 75
+# Cloud Run gives an instance 10 s after SIGTERM: finish the page in flight, if it can, within that.
+GRACEFUL_SHUTDOWN_S = 8
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,20 +43,27 @@ def main(argv: list[str] | None = None) -> int:
             print(f"compute_service refuses to start: MANGA_REQUIRE_GPU is set and {exc}", file=sys.stderr)
             return 3
 
-    # Daphne installs Twisted's asyncio reactor on import; nothing before this line may import Twisted.
-    from daphne.endpoints import build_endpoint_description_strings
-    from daphne.server import Server
+    import uvicorn
 
     from compute_service.app import ComputeApp
 
     app = ComputeApp(config)
     app.start()
-    Server(
-        application=app,
-        endpoints=build_endpoint_description_strings(host=args.host, port=args.port),
-        request_buffer_size=REQUEST_BUFFER_BYTES,
-        http_timeout=None,  # Cloud Run's request timeout (900 s) is the one that counts
-        server_name="mangasite-compute",
+    uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host=args.host,
+            port=args.port,
+            http="h11",
+            ws="none",
+            lifespan="off",
+            loop="asyncio",
+            timeout_keep_alive=KEEP_ALIVE_S,
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+            server_header=False,
+            log_config=None,  # the logging set up above
+            access_log=False,  # the app logs one line per page
+        )
     ).run()
     return 0
 

@@ -55,13 +55,16 @@ class ComputeApp:
         self.in_flight = 0  # only touched on the event loop, so no lock
         self.recent_seconds: deque[float] = deque(maxlen=RECENT_PAGES)
         self._tokens = tuple(token.encode() for token in config.tokens)
+        from compute_service.split_routes import SplitRoutes
+
+        self.split = SplitRoutes(self)  # POST /internal/translate/detect and /render (docs/compute-service.md)
 
     def start(self) -> None:
         self.warmup.start()
 
     async def __call__(self, scope: dict, receive, send) -> None:
         if scope["type"] != "http":
-            return  # no websockets, and daphne sends no lifespan events
+            return  # no websockets, and uvicorn runs with lifespan events off
         route = (scope["method"], scope["path"])
         try:
             if route == ("GET", contract.HEALTH_PATH):
@@ -71,12 +74,17 @@ class ComputeApp:
                 await _respond(send, 200, self.metrics.render().encode(), "text/plain; version=0.0.4")
             elif route == ("POST", contract.TRANSLATE_PATH):
                 await self._translate(scope, receive, send)
-            elif scope["path"] in (contract.HEALTH_PATH, contract.METRICS_PATH, contract.TRANSLATE_PATH):
+            elif scope["method"] == "POST" and (serve := self.split.serve_for(scope["path"])):
+                await self._translate(scope, receive, send, serve=serve)
+            elif scope["path"] in (contract.HEALTH_PATH, contract.METRICS_PATH, contract.TRANSLATE_PATH) or (
+                self.split.serve_for(scope["path"])
+            ):
                 raise ContractError(ErrorCode.METHOD_NOT_ALLOWED, f"{scope['method']} is not allowed here")
             else:
                 raise ContractError(ErrorCode.NOT_FOUND, f"no route {scope['path']!r}")
         except ContractError as error:
-            await _error(send, error)
+            # Refused before its body was read: close, rather than read a body nobody will use.
+            await _error(send, error, close=scope["method"] == "POST")
 
     def _authorise(self, scope: dict) -> None:
         presented = _header(scope, Header.TOKEN.value)
@@ -103,7 +111,8 @@ class ComputeApp:
         status = 503 if warmup.state is WarmupState.ERROR else 200
         await _respond(send, status, json.dumps(body).encode(), "application/json")
 
-    async def _translate(self, scope: dict, receive, send) -> None:
+    async def _translate(self, scope: dict, receive, send, serve=None) -> None:
+        """The unified page route; with `serve`, one of the split routes behind the same guard."""
         started = time.perf_counter()
         request_id = _header(scope, "x-request-id").decode("ascii", "replace")[:64] or uuid.uuid4().hex[:12]
         self._authorise(scope)
@@ -122,7 +131,12 @@ class ComputeApp:
         self.metrics.set("compute_pages_in_flight", self.in_flight)
         code = "ok"
         try:
-            body = await _read_body(receive, self.config.max_body_bytes)
+            body = await _read_body(receive, self.config.max_body_bytes, self.config.body_timeout_s)
+            if serve is not None:
+                served = await serve(_header(scope, "content-type").decode("latin-1"), body, started)
+                content_type, payload, headers = served
+                await _respond(send, 200, payload, content_type, headers)
+                return
             request = contract.parse_page_request(_header(scope, "content-type").decode("latin-1"), body)
             loop = asyncio.get_running_loop()
             done: PageDone = await loop.run_in_executor(self.executor, self._run_page, request)
@@ -132,7 +146,7 @@ class ComputeApp:
         except ContractError as error:
             code = error.code
             error_meta = PageMeta(failure_stage=error.stage, remote_elapsed_ms=_ms_since(started))
-            await _error(send, error, error_meta.to_headers())
+            await _error(send, error, error_meta.to_headers(), close=True)
         except ClientGone:
             code = "client_gone"
         except Exception as exc:
@@ -191,7 +205,14 @@ def _translator(request: PageRequest):
 
         overrides = {"model": request.primary_model, "fallback_model": request.fallback_model}
         gemini = GeminiConfig.from_values(gemini_values(os.environ), **{k: v for k, v in overrides.items() if v})
-    return get_translator(request.translator, gemini=gemini)
+    llm = None
+    if request.translator == "openai_compat":
+        from compute_service.config import llm_values
+        from translations.pipeline.translators.openai_config import LLMConfig
+
+        overrides = {"model": request.primary_model, "fallback_model": request.fallback_model}
+        llm = LLMConfig.from_values(llm_values(os.environ), **{k: v for k, v in overrides.items() if v})
+    return get_translator(request.translator, gemini=gemini, llm=llm)
 
 
 def _check_image(data: bytes, max_pixels: int) -> None:
@@ -236,10 +257,15 @@ def _header(scope: dict, name: str) -> bytes:
     return next((value for key, value in scope["headers"] if key.lower() == wanted), b"")
 
 
-async def _read_body(receive, limit: int) -> bytes:
+async def _read_body(receive, limit: int, timeout_s: float) -> bytes:
     chunks, size = [], 0
+    deadline = asyncio.get_running_loop().time() + timeout_s
     while True:
-        message = await receive()
+        try:
+            async with asyncio.timeout_at(deadline):
+                message = await receive()
+        except TimeoutError:
+            raise ContractError(ErrorCode.BODY_TIMEOUT, f"the body did not arrive within {timeout_s:g} s") from None
         if message["type"] == "http.disconnect":
             raise ClientGone
         chunk = message.get("body", b"")
@@ -251,8 +277,10 @@ async def _read_body(receive, limit: int) -> bytes:
             return b"".join(chunks)
 
 
-async def _error(send, error: ContractError, headers: Sequence[tuple[str, str]] = ()) -> None:
+async def _error(send, error: ContractError, headers: Sequence[tuple[str, str]] = (), *, close: bool = False) -> None:
     extra = list(headers) or [(Header.CONTRACT_VERSION.value, contract.CONTRACT_VERSION)]
+    if close:
+        extra.append(("connection", "close"))
     if error.retry_after is not None:
         extra.append((Header.RETRY_AFTER.value, str(int(error.retry_after))))
     if error.stage and not headers:

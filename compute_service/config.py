@@ -13,6 +13,9 @@ from translations.pipeline.loading import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS
 ROOT = Path(__file__).resolve().parent.parent
 # Cloud Run refuses HTTP/1 requests over 32 MiB before they arrive; the same cap holds elsewhere.
 DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
+# A body that has not fully arrived this long after its headers is refused (408): a client that
+# declares a body and never sends it must not hold a page slot. 32 MiB at 10 Mbit/s is ~27 s.
+DEFAULT_BODY_TIMEOUT_S = 60
 
 
 class ConfigError(Exception):
@@ -24,6 +27,7 @@ class ServiceConfig:
     tokens: tuple[str, ...] = field(repr=False)  # the current token, then the previous one during a rotation
     model_dir: Path = ROOT / "data" / "models"
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    body_timeout_s: float = DEFAULT_BODY_TIMEOUT_S
     max_image_bytes: int = DEFAULT_MAX_BYTES
     max_image_pixels: int = DEFAULT_MAX_PIXELS
     concurrency: int = 1
@@ -43,6 +47,7 @@ def load_config(environ: Mapping[str, str] = os.environ) -> ServiceConfig:
         tokens=(token, previous) if previous else (token,),
         model_dir=Path(environ.get("MANGA_MODEL_DIR", "").strip() or ROOT / "data" / "models").resolve(),
         max_body_bytes=_int(environ, "MANGA_COMPUTE_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES),
+        body_timeout_s=_int(environ, "MANGA_COMPUTE_BODY_TIMEOUT_SEC", DEFAULT_BODY_TIMEOUT_S),
         max_image_bytes=_int(environ, "MANGA_MAX_IMAGE_BYTES", DEFAULT_MAX_BYTES),
         max_image_pixels=_int(environ, "MANGA_MAX_IMAGE_PIXELS", DEFAULT_MAX_PIXELS),
         concurrency=_int(environ, "MANGA_COMPUTE_CONCURRENCY", 1),
@@ -74,6 +79,12 @@ def _int(environ: Mapping[str, str], name: str, default: int, *, minimum: int = 
     if value < minimum:
         raise ConfigError(f"{name}={value} is below the minimum of {minimum}")
     return value
+
+
+def llm_values(environ: Mapping[str, str]):
+    """A getter for LLMConfig.from_values: the environment, with MANGA_LLM_API_KEY also read from its _FILE."""
+    key = _secret(environ, "MANGA_LLM_API_KEY")
+    return lambda name: key if name == "MANGA_LLM_API_KEY" else environ.get(name)
 
 
 def gemini_values(environ: Mapping[str, str]):

@@ -59,6 +59,7 @@ class ErrorCode(StrEnum):
     NOT_FOUND = "not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     TOO_LARGE = "too_large"  # the request body
+    BODY_TIMEOUT = "body_timeout"  # the declared body did not arrive in time
     TOO_MANY_PIXELS = "too_many_pixels"  # the decoded page (decompression-bomb guard)
     CORRUPT_IMAGE = "corrupt_image"
     UNKNOWN_TRANSLATOR = "unknown_translator"
@@ -76,6 +77,7 @@ ERROR_STATUS: dict[str, int] = {
     ErrorCode.NOT_FOUND: 404,
     ErrorCode.METHOD_NOT_ALLOWED: 405,
     ErrorCode.TOO_LARGE: 413,
+    ErrorCode.BODY_TIMEOUT: 408,
     ErrorCode.TOO_MANY_PIXELS: 413,
     ErrorCode.CORRUPT_IMAGE: 400,
     ErrorCode.UNKNOWN_TRANSLATOR: 400,
@@ -191,6 +193,9 @@ def parse_page_request(content_type: str, body: bytes) -> PageRequest:
         raise ContractError(ErrorCode.BAD_REQUEST, "the request must be multipart/form-data")
     fields: dict[str, tuple[Message, bytes]] = {}
     for headers, content in _parts(content_type, body, ErrorCode.BAD_REQUEST, 400):
+        if isinstance(headers.get_param("name", header="content-disposition"), tuple):
+            # RFC 7578 §4.2: field names are plain `name=` parameters; the RFC 2231 form is not allowed.
+            raise ContractError(ErrorCode.BAD_REQUEST, "a multipart part is named with name*=; use name=")
         name = param(headers, "content-disposition", "name")
         if not name:
             raise ContractError(ErrorCode.BAD_REQUEST, "a multipart part has no name")
@@ -235,6 +240,8 @@ def _context(raw: str | None) -> tuple[str, ...]:
         value = json.loads(raw)
     except ValueError:
         raise ContractError(ErrorCode.BAD_REQUEST, "context_translations is not JSON") from None
+    except RecursionError:  # nesting deeper than the parser's stack: no list of strings looks like that
+        raise ContractError(ErrorCode.BAD_REQUEST, "context_translations is nested too deeply") from None
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         raise ContractError(ErrorCode.BAD_REQUEST, "context_translations must be a JSON list of strings")
     return tuple(value)

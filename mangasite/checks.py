@@ -12,7 +12,7 @@ from django.core.checks import Error, register
 
 from compute_service.contract import MIN_TOKEN_CHARS
 from translations.models import ExecutionBackend
-from translations.pipeline.translators import GEMINI_TRANSLATORS, TRANSLATORS
+from translations.pipeline.translators import GEMINI_TRANSLATORS, OPENAI_COMPAT, TRANSLATORS
 
 EXECUTION_BACKENDS = ExecutionBackend.values
 
@@ -75,6 +75,22 @@ def check_translator(app_configs, **kwargs) -> list[Error]:
                 f"MANGA_DEFAULT_TRANSLATOR={translator!r} is not a known translator.",
                 hint=f"Use one of: {', '.join(TRANSLATORS)}, or leave it unset.",
                 id="mangasite.E005",
+            )
+        ]
+    if translator == OPENAI_COMPAT and not (settings.MANGA_LLM_BASE_URL and settings.MANGA_LLM_MODEL):
+        return [
+            Error(
+                "MANGA_DEFAULT_TRANSLATOR='openai_compat' needs MANGA_LLM_BASE_URL and MANGA_LLM_MODEL.",
+                hint="Point MANGA_LLM_BASE_URL at the server's /v1 root and name the model, or choose another one.",
+                id="mangasite.E016",
+            )
+        ]
+    if settings.MANGA_LLM_VISION not in ("auto", "on", "off"):
+        return [
+            Error(
+                f"MANGA_LLM_VISION={settings.MANGA_LLM_VISION!r} is not auto, on or off.",
+                hint="auto sends the page image and drops it for a model that takes none; off never sends it.",
+                id="mangasite.E017",
             )
         ]
     if translator in GEMINI_TRANSLATORS and not settings.GEMINI_API_KEY:

@@ -1,1 +1,1 @@
-"""Scraper: source providers (WordPress "Madara" family), polite HTTP and resumable downloads (DESIGN §9; planned)."""
+"""Scraper: source providers (WordPress "Madara" family), polite HTTP and resumable downloads (DESIGN §9)."""

@@ -10,17 +10,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db import models
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
+from django.http import HttpResponse
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.html import format_html
 
-from translations.models import AuditEntry, Chapter, Manga, Page, PageResult, TranslationJob
+from translations.models import ApiToken, AuditEntry, Chapter, GlossaryTerm, Manga, Page, PageResult, TranslationJob
+from translations.services.glossary import glossary_decide, glossary_export
 from translations.services.jobs import (
     JobError,
     chapter_request_translation,
@@ -29,6 +33,7 @@ from translations.services.jobs import (
     job_retry_failed,
     page_retry,
 )
+from translations.services.tokens import token_create, token_revoke
 
 admin.site.site_header = "Mangasite administration"
 admin.site.site_title = "Mangasite"
@@ -144,6 +149,18 @@ class MangaAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ("title",)}
     formfield_overrides = URL_FIELDS_ASSUME_HTTPS
     inlines = (ChapterInline,)
+    actions = ("export_glossary",)
+
+    @admin.action(description="Export the accepted glossary terms (JSON, dict/ format)")
+    def export_glossary(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Choose one manga to export its glossary.", messages.WARNING)
+            return None
+        manga = queryset.get()
+        body = json.dumps(glossary_export(manga=manga), ensure_ascii=False, indent=2)
+        response = HttpResponse(body + "\n", content_type="application/json; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{manga.slug}.json"'
+        return response
 
     def get_queryset(self, request):
         # The cover is shown from the page it names, else from the first page of the manga.
@@ -163,6 +180,34 @@ class MangaAdmin(admin.ModelAdmin):
     @admin.display(description="cover")
     def cover_thumbnail(self, manga: Manga) -> str | None:
         return page_thumbnail(manga.cover_page_id, max_height=64)  # type: ignore[attr-defined]
+
+
+@admin.register(GlossaryTerm)
+class GlossaryTermAdmin(admin.ModelAdmin):
+    """Staff decide on the translator's proposals: accept (the term goes into later prompts), edit, or reject."""
+
+    list_display = ("source", "target", "kind", "status", "manga", "proposed_on", "updated_at")
+    list_editable = ("target", "kind")
+    list_filter = ("status", "kind", "manga")
+    search_fields = ("source", "target", "manga__title")
+    fields = ("manga", "source", "target", "kind", "notes", "status", "proposed_on", "created_at", "updated_at")
+    readonly_fields = ("proposed_on", "created_at", "updated_at")
+    raw_id_fields = ("manga",)
+    actions = ("accept_terms", "reject_terms")
+
+    @admin.action(description="Accept: use in every later page's prompt")
+    def accept_terms(self, request, queryset) -> None:
+        changed = glossary_decide(
+            term_ids=list(queryset.values_list("pk", flat=True)), status="accepted", actor=request.user
+        )
+        self.message_user(request, f"{changed} term(s) accepted.", messages.SUCCESS)
+
+    @admin.action(description="Reject: never send to the translator")
+    def reject_terms(self, request, queryset) -> None:
+        changed = glossary_decide(
+            term_ids=list(queryset.values_list("pk", flat=True)), status="rejected", actor=request.user
+        )
+        self.message_user(request, f"{changed} term(s) rejected.", messages.SUCCESS)
 
 
 @admin.register(Chapter)
@@ -326,13 +371,19 @@ class PageResultAdmin(JobActions, HistoryAdmin):
     list_filter = ("status", "failure_stage", "fallback_used")
     search_fields = ("job__chapter__manga__title",)
     fieldsets = (
-        (None, {"fields": ("job", "page", "status", "attempts", "failure_stage", "error", "output_path")}),
+        (None, {"fields": ("page_view", "job", "page", "status", "attempts", "failure_stage", "error", "output_path")}),
         ("Transport", {"fields": ("request_bytes", "response_bytes", "remote_elapsed_ms", "translate_elapsed_ms")}),
         ("Pipeline", {"fields": ("fallback_used", "models_used_json", "timings_json", "regions_json")}),
         ("Times", {"fields": ("started_at", "finished_at")}),
     )
-    readonly_fields = ("models_used_json", "timings_json", "regions_json")
+    readonly_fields = ("page_view", "models_used_json", "timings_json", "regions_json")
     actions = ("retry_pages",)
+
+    @admin.display(description="page view")
+    def page_view(self, result: PageResult) -> str:
+        # The staff page (translations/views/staff.py): output image, debug overlay and the regions table.
+        url = reverse("page-result", args=[result.pk])
+        return format_html('<a href="{}">Output, debug overlay and regions</a>', url)
 
     @admin.action(description="Retry selected pages", permissions=["run_jobs"])
     def retry_pages(self, request, queryset) -> None:
@@ -383,3 +434,54 @@ class AuditEntryAdmin(HistoryAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # the sweeper prunes entries after MANGA_AUDIT_RETENTION_DAYS; staff do not
+
+
+class ApiTokenAddForm(forms.ModelForm):
+    expires_in_days = forms.IntegerField(
+        min_value=1, max_value=3650, required=False, help_text="Leave empty for a token that does not expire."
+    )
+
+    class Meta:
+        model = ApiToken
+        fields = ["user", "name"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Staff make tokens for any user (the secret is shown once, in the message) and revoke them."""
+
+    list_display = ["prefix", "name", "user", "created_at", "expires_at", "last_used_at", "revoked_at"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["name", "prefix", "user__username"]
+    readonly_fields = ["user", "name", "prefix", "created_at", "expires_at", "last_used_at", "revoked_at"]
+    actions = ["revoke_tokens"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = ApiTokenAddForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj is not None else []
+
+    def get_fields(self, request, obj=None):
+        return ["user", "name", "expires_in_days"] if obj is None else self.readonly_fields
+
+    def save_model(self, request, obj, form, change) -> None:
+        days = form.cleaned_data.get("expires_in_days")
+        issued = token_create(
+            user=form.cleaned_data["user"],
+            name=form.cleaned_data["name"],
+            expires_in=timedelta(days=days) if days else None,
+            created_by=request.user,
+        )
+        obj.pk = issued.token.pk
+        messages.warning(request, f"The new token, shown only this once: {issued.secret}")
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False  # a token is made and revoked, never edited: staff see it read-only
+
+    @admin.action(description="Revoke the selected tokens")
+    def revoke_tokens(self, request, queryset) -> None:
+        revoked = sum(token_revoke(token=token, revoked_by=request.user) for token in queryset.select_related("user"))
+        self.message_user(request, f"{revoked} token(s) revoked.")

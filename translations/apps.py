@@ -10,4 +10,4 @@ class TranslationsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from translations import signals  # noqa: F401  (connects the receivers)
+        from translations import audit_signals, signals  # noqa: F401  (connects the receivers)

@@ -1,4 +1,4 @@
-"""The Gemini configuration the Django side hands to the pipeline, built from settings in one place."""
+"""The translator configurations the Django side hands to the pipeline (Gemini, openai_compat), built from settings."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ from pathlib import Path
 
 from django.conf import settings
 
+from translations.pipeline.translators.dictionaries import Glossary
 from translations.pipeline.translators.gemini_config import GeminiConfig
+from translations.pipeline.translators.openai_config import LLMConfig
 
 
 def gemini_config(*, glossary: Path | None = None) -> GeminiConfig | None:
@@ -14,6 +16,13 @@ def gemini_config(*, glossary: Path | None = None) -> GeminiConfig | None:
     if not settings.GEMINI_API_KEY:
         return None
     return GeminiConfig.from_values(lambda name: getattr(settings, name, None), glossary=glossary)
+
+
+def llm_config(*, glossary: Path | None = None, learned: Glossary | None = None) -> LLMConfig | None:
+    """None without MANGA_LLM_BASE_URL and MANGA_LLM_MODEL: `get_translator` then says what to set."""
+    return LLMConfig.from_values(
+        lambda name: getattr(settings, name, None), glossary=glossary, learned=learned or Glossary()
+    )
 
 
 def manga_glossary(manga_slug: str) -> Path | None:

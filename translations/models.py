@@ -46,6 +46,7 @@ class Translator(models.TextChoices):
 
     GEMINI_HQ = pipeline_translators.GEMINI_HQ, "Gemini (page image + text)"
     GEMINI = pipeline_translators.GEMINI, "Gemini (text only)"
+    OPENAI_COMPAT = pipeline_translators.OPENAI_COMPAT, "OpenAI-compatible server (Ollama, vLLM, OpenRouter…)"
     NONE = pipeline_translators.NONE, "Cleaning only (no translation)"
     # Letters a fixed string into every balloon: exercises the whole pipeline offline (tests, demos).
     TEST = pipeline_translators.TEST, "Test lettering (offline)"
@@ -64,12 +65,17 @@ class Manga(models.Model):
     source_url = models.URLField(max_length=500, blank=True)
     # Path relative to MANGA_DATA_DIR, like Page.image.
     cover = models.CharField(max_length=500, blank=True)
+    # Private manga are read by staff only (translations/access.py).
+    private = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Also moved forward by a new chapter and a job queued or finished (signals.py): the library's
+    # "recently updated".
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["title"]
         verbose_name_plural = "manga"
+        indexes = [models.Index(fields=["-updated_at"], name="manga_recently_updated")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(source_language__in=[lang.value for lang in SOURCE_LANGUAGES]),
@@ -135,6 +141,12 @@ class Page(models.Model):
         """Relative path of the page's JPEG thumbnail (made on first request)."""
         chapter = self.chapter
         return storage.page_path(storage.THUMB_DIR, chapter.manga.slug, chapter.slug, self.index, "jpg")
+
+    @property
+    def cover_thumbnail(self) -> str:
+        """Relative path of the page's small WebP thumbnail, the library's cover (made on first request)."""
+        chapter = self.chapter
+        return storage.page_path(storage.THUMB_DIR, chapter.manga.slug, chapter.slug, self.index, "webp")
 
 
 class TranslationJob(models.Model):
@@ -385,6 +397,8 @@ class JobEvent(models.Model):
     type = models.CharField(max_length=32, choices=Type.choices)
     payload = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # When a progress WebSocket first sent it to a client (the progress-delay figure).
+    delivered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["job", "seq"]
@@ -420,3 +434,144 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.action} {self.object_type} {self.object_id}"
+
+
+class ApiToken(models.Model):
+    """A user's key to the API (`Authorization: Bearer <token>`), stored as its SHA-256 only.
+
+    The token is shown once, when made (translations/services/tokens.py). Revoking keeps the
+    row, so the admin and the owner still see when it was made, last used and revoked.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    NAME_LENGTH = 100
+    name = models.CharField(max_length=NAME_LENGTH, help_text="what the token is for, e.g. 'backup script'")
+    # The first characters of the token, to tell tokens apart in lists; not enough to use one.
+    prefix = models.CharField(max_length=16)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.name}, {self.user})"
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now()
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None and not self.is_expired
+
+
+class ReadingPosition(models.Model):
+    """Where a signed-in reader is in one manga: chapter, page and how they read it (remembered server side)."""
+
+    class Mode(models.TextChoices):
+        STRIP = "strip", "Webtoon strip"
+        PAGED = "paged", "Paged"
+
+    class Direction(models.TextChoices):
+        RTL = "rtl", "Right to left"
+        LTR = "ltr", "Left to right"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    manga = models.ForeignKey(Manga, on_delete=models.CASCADE, related_name="reading_positions")
+    chapter = models.ForeignKey(Chapter, on_delete=models.CASCADE, related_name="+")
+    page = models.PositiveIntegerField(default=1, help_text="1-based page index")
+    mode = models.CharField(max_length=8, choices=Mode.choices, default=Mode.PAGED)
+    direction = models.CharField(max_length=8, choices=Direction.choices, default=Direction.RTL)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "manga"], name="position_one_per_user_manga"),
+            models.CheckConstraint(condition=Q(page__gte=1), name="position_page_from_one"),
+        ]
+        indexes = [models.Index(fields=["user", "-updated_at"], name="position_recent_per_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.manga}, chapter {self.chapter.slug} page {self.page}"
+
+
+class ComputeCall(models.Model):
+    """One HTTP try to the compute service, as the worker saw it: the source of the cold-start,
+    503, auth-failure and retry figures (/metrics, the staff dashboard).
+
+    Written by `translations.executors.compute_send`; kept MANGA_METRICS_RETENTION_DAYS. Pruned
+    rows leave their counts in `MetricOffset`, so the exported counters never go down.
+    """
+
+    class Outcome(models.TextChoices):
+        ANSWERED = "answered", "Answered"  # any HTTP status, in status_code
+        TIMEOUT = "timeout", "Timed out"
+        CONNECTION_ERROR = "connection_error", "Could not connect"
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices)
+    status_code = models.PositiveSmallIntegerField(default=0, help_text="0 when the service did not answer")
+    elapsed_ms = models.PositiveIntegerField(default=0)
+    cold_start = models.BooleanField(default=False, help_text="the service said this was its first request")
+    attempt = models.PositiveSmallIntegerField(default=1, help_text="1 for a page's first try, 2+ for retries")
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.outcome} {self.status_code} {self.elapsed_ms} ms"
+
+
+class MetricOffset(models.Model):
+    """What pruned rows had added to one exported series (a counter, or a histogram bucket/sum/count)."""
+
+    series = models.CharField(max_length=200, unique=True)
+    value = models.FloatField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.series} += {self.value}"
+
+
+class GlossaryTerm(models.Model):
+    """One entry of a manga's learned glossary (docs/glossary.md): proposed by the translator, decided by staff.
+
+    Accepted terms go into every later prompt for the manga, beside its `dict/glossaries/<slug>.json`
+    (and win over it for the same source). A rejected term is kept, so the translator's next proposal of
+    the same source is ignored instead of asking staff again.
+    """
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", "Proposed"
+        ACCEPTED = "accepted", "Accepted"
+        REJECTED = "rejected", "Rejected"
+
+    class Kind(models.TextChoices):
+        CHARACTER = "character", "Character name"
+        TERM = "term", "Term"
+
+    manga = models.ForeignKey(Manga, on_delete=models.CASCADE, related_name="glossary_terms")
+    source = models.CharField(max_length=200, help_text="as it appears on the page, in the source language")
+    target = models.CharField(max_length=200, help_text="the translation every page must use")
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.TERM)
+    notes = models.CharField(max_length=300, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PROPOSED)
+    # Where the translator met it first (None for imported or hand-written terms).
+    proposed_on = models.ForeignKey(Page, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["manga", "status", "source"]
+        constraints = [
+            models.UniqueConstraint(fields=["manga", "source"], name="glossary_term_unique_source"),
+            models.CheckConstraint(condition=~Q(source="") & ~Q(target=""), name="glossary_term_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source} → {self.target} ({self.status})"

@@ -35,6 +35,7 @@ EventType = JobEvent.Type
 
 class JobQueuedPayload(TypedDict):
     pages: list[int]  # indexes of the pages (re)queued
+    error: NotRequired[str]  # why, when a page waits for a later try (the compute service is down)
 
 
 class JobStartedPayload(TypedDict):
@@ -190,9 +191,13 @@ def group_name(job_id: int) -> str:
 # --- The events, one constructor each: call inside the transaction of the change it reports ----
 
 
-def record_job_queued(job_id: int, pages: Iterable[int]) -> JobEvent:
-    """`job.queued`: pages were (re)queued (a request, a retry, or the sweeper recovering one)."""
-    return _write_event(job_id, EventType.JOB_QUEUED, JobQueuedPayload(pages=list(pages)))
+def record_job_queued(job_id: int, pages: Iterable[int], *, error: str = "") -> JobEvent:
+    """`job.queued`: pages were (re)queued (a request, a retry, the sweeper recovering one, or a page
+    left for a later try, with the `error` that made it wait)."""
+    payload = JobQueuedPayload(pages=list(pages))
+    if error:
+        payload["error"] = error
+    return _write_event(job_id, EventType.JOB_QUEUED, payload)
 
 
 def record_job_started(job: TranslationJob) -> JobEvent:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from translations.models import JobEvent, PageResult, TranslationJob
+from translations import access
+from translations.models import GlossaryTerm, JobEvent, PageResult, TranslationJob
 from translations.pipeline.report import regions_from_json
 from translations.progress import EventMessage, SnapshotMessage, event_message, snapshot_message
 
@@ -31,6 +32,19 @@ def page_context_translations(*, job_id: int, before_index: int, limit: int = CO
     return tuple(texts)
 
 
+def manga_learned_glossary(*, manga_id: int) -> dict:
+    """The manga's accepted glossary terms in the `dict/` glossary format: what the translator gets, what export writes.
+
+    Proposed and rejected terms never leave the database.
+    """
+    accepted = GlossaryTerm.objects.filter(manga_id=manga_id, status=GlossaryTerm.Status.ACCEPTED).order_by("source")
+    characters, terms = [], []  # type: ignore[var-annotated]
+    for term in accepted:
+        entry = {"source": term.source, "target": term.target} | ({"notes": term.notes} if term.notes else {})
+        (characters if term.kind == GlossaryTerm.Kind.CHARACTER else terms).append(entry)
+    return {"characters": characters, "terms": terms}
+
+
 def job_results(*, job_id: int) -> QuerySet[PageResult]:
     return PageResult.objects.filter(job_id=job_id).select_related("page").order_by("page__index")
 
@@ -49,10 +63,11 @@ def job_events_after(*, job_id: int, after_seq: int, limit: int = 500) -> list[E
 
 
 def job_visible_to(*, job_id: int, user) -> bool:
-    """Staff see every job; anyone else only the jobs they requested."""
-    if not user.is_authenticated:
+    """Who may watch a job: whoever may read its manga (translations/access.py); staff, as in the admin,
+    only with the view permission on jobs."""
+    if not user.is_authenticated or not user.is_active:
         return False
-    jobs = TranslationJob.objects.filter(pk=job_id)
-    if not user.is_staff:
-        jobs = jobs.filter(requested_by=user)
-    return jobs.exists()
+    if user.is_staff and not user.has_perm("translations.view_translationjob"):
+        return False
+    job = TranslationJob.objects.filter(pk=job_id).select_related("chapter__manga").first()
+    return job is not None and access.can_read(user, job.chapter.manga)

@@ -82,6 +82,13 @@ def job_output_path(*, manga_slug: str, chapter_slug: str, job_id: int, index: i
     return f"{folder}/{job_id}/{name}"
 
 
+def webp_thumbnail_path(raw: str) -> str:
+    """`thumbs/<manga>/<chapter>/NNN.webp` for `raw/<manga>/<chapter>/NNN.ext`: where a cover's thumbnail lives."""
+    if not raw.startswith(f"{RAW_DIR}/") or "." not in raw.rsplit("/", 1)[-1]:
+        raise StorageError(f"not a raw page path: {raw!r}")
+    return f"{THUMB_DIR}/{raw[len(RAW_DIR) + 1 :].rsplit('.', 1)[0]}.webp"
+
+
 def write_atomic(relative: str, data: bytes) -> Path:
     """Write to a temporary file beside the target, fsync, then rename over it."""
     path = resolve_path(relative)
@@ -174,7 +181,9 @@ def validate_image(data: bytes, name: str = "image") -> ImageInfo:
 
 
 def ensure_thumbnail(source: str, thumbnail: str, *, max_side: int = 240) -> Path:
-    """Return the path of a JPEG thumbnail of `source`, made once and kept under thumbs/.
+    """Return the path of a thumbnail of `source`, made once and kept under thumbs/.
+
+    JPEG, or WebP when `thumbnail` ends in `.webp` (the library's covers).
 
     Raises FileNotFoundError when the source is missing and InvalidImage when it no longer decodes.
     """
@@ -186,7 +195,8 @@ def ensure_thumbnail(source: str, thumbnail: str, *, max_side: int = 240) -> Pat
         with Image.open(source_path) as image:
             image.thumbnail((max_side, max_side * 4))
             buffer = io.BytesIO()
-            image.convert("RGB").save(buffer, format="JPEG", quality=80)
+            fmt = "WEBP" if thumbnail.endswith(".webp") else "JPEG"
+            image.convert("RGB").save(buffer, format=fmt, quality=80)
     except FileNotFoundError:
         raise
     except (OSError, SyntaxError, ValueError) as exc:

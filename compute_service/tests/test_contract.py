@@ -152,10 +152,10 @@ def test_absent_optional_headers_read_as_none():
     assert PageMeta.from_headers(headers).failure_stage is None
 
 
-def test_every_error_code_has_a_status_and_only_busy_internal_and_not_ready_are_retryable():
+def test_every_error_code_has_a_status_and_only_busy_timeouts_internal_and_not_ready_are_retryable():
     assert set(contract.ERROR_STATUS) == set(ErrorCode)
     retryable = {code for code, status in contract.ERROR_STATUS.items() if contract.is_retryable(status)}
-    assert retryable == {ErrorCode.BUSY, ErrorCode.INTERNAL, ErrorCode.NOT_READY}
+    assert retryable == {ErrorCode.BUSY, ErrorCode.BODY_TIMEOUT, ErrorCode.INTERNAL, ErrorCode.NOT_READY}
     assert [contract.is_retryable(status) for status in (408, 429, 500, 502, 503, 400, 401, 413, 422)] == [
         True, True, True, True, True, False, False, False, False,
     ]  # fmt: skip

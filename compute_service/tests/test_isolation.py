@@ -1,6 +1,6 @@
 """The compute service ships without the web app: importing and serving it must not import Django or the site.
 
-Forbidden, with the reason: `django` (all of it: the app is plain ASGI and daphne does not need it,
+Forbidden, with the reason: `django` (all of it: the app is plain ASGI and uvicorn does not need it,
 so any Django module is a leak of the web side), `django_q`, `rest_framework`, `channels`,
 `channels_redis`, `dj_database_url`, `psycopg`, `redis`, `whitenoise` (database, queue, API and
 channel layer: none exists in the service), `mangasite` (the web settings), `scraper`, and every
@@ -31,7 +31,7 @@ FORBIDDEN_PACKAGES = (
 )
 PROBE = """
 import asyncio, io, json, sys
-import daphne.server  # the server the service runs under, imported as __main__ does
+import uvicorn  # the server the service runs under, imported as __main__ does
 from PIL import Image
 from compute_service import contract
 from compute_service.app import ComputeApp

@@ -22,7 +22,7 @@ def test_it_refuses_an_oversized_body_with_413(service_without_models):
 
 
 def test_it_stops_reading_a_body_without_a_declared_length_once_it_grows_past_the_cap():
-    # Daphne itself answers a chunked request with 400, so this path is driven in-process.
+    # Driven in-process, to count how much of the body the app asked for before it stopped.
     app = ComputeApp(ServiceConfig(tokens=(TOKEN,), max_body_bytes=4096))
     messages = [{"type": "http.request", "body": b"\0" * 1024, "more_body": True}] * 10
     sent = []

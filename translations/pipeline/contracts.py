@@ -68,6 +68,8 @@ class Flag(StrEnum):
     LOW_CONFIDENCE = "low_confidence"  # OCR confidence below the threshold
     SFX = "sfx"  # sound effect or free stylised text: left untouched by default
     BLOCKED = "blocked"  # the translator refused (safety) even without the image
+    PLATE = "plate"  # the art under the text could not be rebuilt: a plain plate covers it, lettered on
+    COLLISION = "collision"  # its lettering overlaps another region's: the layout could not keep them apart
 
 
 @dataclass(frozen=True)
@@ -121,11 +123,21 @@ class TranslationRequest:
 
 
 @dataclass(frozen=True)
+class TermProposal:
+    """A name or term the translator met on this page and the glossary lacks; staff accept or reject it."""
+
+    source: str
+    target: str
+    kind: str = "term"  # "character" or "term": the glossary section it would go in
+
+
+@dataclass(frozen=True)
 class TranslationResult:
     texts: dict[int, str | None]  # block id → translation; None: not translated (flagged untranslated)
     flags: dict[int, frozenset[Flag]] = field(default_factory=dict)
     models: dict[str, str] = field(default_factory=dict)  # e.g. {"translator": "gemini-2.5-flash"}
     usage: dict[str, int] = field(default_factory=dict)  # tokens, requests, for cost accounting
+    proposed_terms: tuple[TermProposal, ...] = ()  # new glossary terms the translator suggests
 
 
 class Translator(Protocol):
@@ -150,6 +162,15 @@ class Recognizer(Protocol):
     def read(self, image: np.ndarray, lines: tuple[TextLine, ...], language: str) -> tuple[TextLine, ...]: ...
 
 
+@dataclass(frozen=True)
+class Erasure:
+    """The page without the blocks' text, the pixels that were filled, and the blocks covered by a plate."""
+
+    image: np.ndarray = field(repr=False)
+    mask: np.ndarray = field(repr=False)  # bool (H, W)
+    plated: frozenset[int] = frozenset()  # block ids: the art under their text could not be rebuilt
+
+
 class Inpainter(Protocol):
     def inpaint(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray: ...
 
@@ -159,6 +180,8 @@ class LetteredRegion:
     block_id: int
     font_size: int
     overflow: bool
+    letter_box: Box | None = None  # bounds of the ink drawn, page pixels
+    collision: bool = False  # its ink overlaps another region's after layout
 
 
 class Letterer(Protocol):

@@ -21,10 +21,14 @@ from translations.pipeline.ocr import LANGUAGES as ONNX_OCR_LANGUAGES
 from translations.pipeline.ocr import OnnxRecognizer
 from translations.pipeline.slicing import SlicedDetector
 from translations.pipeline.tesseract import TesseractRecognizer
-from translations.pipeline.translators import GEMINI_HQ, GEMINI_TRANSLATORS, NONE, TEST, TRANSLATORS
-from translations.pipeline.translators.gemini import GeminiTranslator
+from translations.pipeline.translators import GEMINI_HQ, GEMINI_TRANSLATORS, NONE, OPENAI_COMPAT, TEST, TRANSLATORS
 from translations.pipeline.translators.gemini_config import GeminiConfig
 from translations.pipeline.translators.offline import CleaningTranslator, FixedTextTranslator
+from translations.pipeline.translators.openai_compat import OpenAICompatTranslator
+from translations.pipeline.translators.openai_config import LLMConfig
+
+# The names are the pipeline's one list (translators/__init__.py); the earlier name stays for its callers.
+TRANSLATOR_NAMES = TRANSLATORS
 
 
 class LanguageRecognizer:
@@ -65,8 +69,11 @@ def shared_pipeline(model_dir: str) -> PagePipeline:
     return build_pipeline(model_dir)
 
 
-def get_translator(name: str, *, text: str | None = None, gemini: GeminiConfig | None = None) -> Translator:
-    """`gemini` carries the key, models and timeouts for the Gemini translators (the caller reads its settings)."""
+def get_translator(
+    name: str, *, text: str | None = None, gemini: GeminiConfig | None = None, llm: LLMConfig | None = None
+) -> Translator:
+    """`gemini` carries the key, models and timeouts for the Gemini translators, `llm` the server and models for
+    `openai_compat` (the caller reads its settings)."""
     if name == NONE:
         return CleaningTranslator()
     if name == TEST:
@@ -74,5 +81,12 @@ def get_translator(name: str, *, text: str | None = None, gemini: GeminiConfig |
     if name in GEMINI_TRANSLATORS:
         if gemini is None or not gemini.api_key:
             raise PipelineError("translate", f"the {name} translator needs GEMINI_API_KEY")
+        # google-genai takes about a second to import: only a process that translates with Gemini pays for it.
+        from translations.pipeline.translators.gemini import GeminiTranslator
+
         return GeminiTranslator(gemini, with_image=name == GEMINI_HQ)
-    raise PipelineError("translate", f"unknown translator {name!r}; use one of: {', '.join(TRANSLATORS)}")
+    if name == OPENAI_COMPAT:
+        if llm is None:
+            raise PipelineError("translate", "openai_compat needs MANGA_LLM_BASE_URL and MANGA_LLM_MODEL")
+        return OpenAICompatTranslator(llm)
+    raise PipelineError("translate", f"unknown translator {name!r}; use one of: {', '.join(TRANSLATOR_NAMES)}")

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from translations.pipeline import panels
+from translations.pipeline.balloon_parts import is_balloon, split_balloon
 from translations.pipeline.contracts import Balloon, Box, Detector, Flag, Recognizer, TextBlock, TextLine
 
 
@@ -20,6 +22,10 @@ class GroupingSettings:
     sfx_max_chars: int = 6
     min_chars_free: int = 1
     margin: float = 0.3  # block boxes reach this many line thicknesses past their glyphs, like a balloon's margin
+    paper_ring: float = 0.6  # free text on plain paper: the ring looked at, in line thicknesses ...
+    paper_level: int = 200  # ... pixels at least this light ...
+    paper_share: float = 0.97  # ... make up this share of it, and their region is closed and at most
+    paper_max_share: float = 0.15  # this share of the page
 
 
 DEFAULT = GroupingSettings()
@@ -45,6 +51,8 @@ def group_lines(
     lines = [line for line in lines if line.text.strip()]
     if not lines:
         return ()
+    if image is not None:
+        balloons = [balloon for balloon in balloons if is_balloon(balloon, image.shape)]
     owner = [_balloon_of(line, balloons) for line in lines]
     lettered = [_thickness(line) for line, o in zip(lines, owner, strict=True) if o is not None]
     # The usual lettering size: dialogue in balloons; without balloons, all text (capped by the page's scale).
@@ -54,15 +62,17 @@ def group_lines(
     groups: list[tuple[list[TextLine], Balloon | None]] = []
     for b_index in sorted({o for o in owner if o is not None}):
         members = [line for line, o in zip(lines, owner, strict=True) if o == b_index]
-        for cluster in _clusters(members, settings.join_gap):
-            groups.append((cluster, balloons[b_index]))
+        clusters = _clusters(members, settings.join_gap)
+        # Several blocks in one mask (joined balloons, or two blocks in one): each letters in its own part.
+        for cluster, part in zip(clusters, split_balloon(balloons[b_index], clusters), strict=True):
+            groups.append((cluster, part))
     free = [line for line, o in zip(lines, owner, strict=True) if o is None]
     for cluster in _clusters(free, settings.join_gap):
         groups.append((cluster, None))
 
     drafts = []
     for members, balloon in groups:
-        flags = _flags(members, balloon, thickness, settings)
+        flags = _flags(members, balloon, thickness, settings, image)
         if flags is None:
             continue
         vertical = sum(line.vertical for line in members) * 2 >= len(members)
@@ -152,9 +162,17 @@ def _gap(a: Box, b: Box) -> float:
 
 
 def _flags(
-    members: list[TextLine], balloon: Balloon | None, thickness: float, settings: GroupingSettings
+    members: list[TextLine],
+    balloon: Balloon | None,
+    thickness: float,
+    settings: GroupingSettings,
+    image: np.ndarray | None = None,
 ) -> frozenset[Flag] | None:
-    """The block's flags, or None when it is no region at all (page numbers, stray fragments)."""
+    """The block's flags, or None when it is no region at all (page numbers, stray fragments).
+
+    Text in a balloon is dialogue, never a sound effect. Outside balloons, large or unreadable text is SFX, unless
+    it stands on plain paper: that is dialogue whose balloon the segmenter missed, or a caption.
+    """
     text = "".join(line.text for line in members)
     chars = len(text.replace(" ", ""))
     confidence = float(np.mean([line.confidence for line in members]))
@@ -163,15 +181,44 @@ def _flags(
         if text.strip().isdigit() and chars <= 4:
             return None  # page numbers and panel numbers are not regions
         size = max(_thickness(line) for line in members)
-        if size >= settings.sfx_size * thickness and chars <= settings.sfx_max_chars:
+        stylised = (size >= settings.sfx_size * thickness and chars <= settings.sfx_max_chars) or (
+            size >= 1.3 * thickness and confidence < settings.low_confidence  # larger than lettering, unreadable
+        )
+        if stylised and not _on_paper(members, image, settings):
             flags.add(Flag.SFX)
-        elif size >= 1.3 * thickness and confidence < settings.low_confidence:
-            flags.add(Flag.SFX)  # larger than lettering and unreadable as text: stylised art
         elif chars <= settings.min_chars_free and confidence < settings.low_confidence:
             return None
     if confidence < settings.low_confidence:
         flags.add(Flag.LOW_CONFIDENCE)
     return frozenset(flags)
+
+
+def _on_paper(members: list[TextLine], image: np.ndarray | None, settings: GroupingSettings) -> bool:
+    """True when the lines stand on a small enclosed patch of light paper: a balloon without a mask.
+
+    The light pixels around the lines must be nearly all of their ring, and the light region they belong to must
+    be closed (not reaching the page's edge) and balloon-sized; an SFX drawn on a blank panel is not.
+    """
+    if image is None:
+        return False
+    box = members[0].box
+    for line in members[1:]:
+        box = box.union(line.box)
+    pad = max(3, round(settings.paper_ring * max(_thickness(line) for line in members)))
+    height, width = image.shape[:2]
+    x0, y0 = max(box.x - pad, 0), max(box.y - pad, 0)
+    x1, y1 = min(box.right + pad, width), min(box.bottom + pad, height)
+    light = image.min(axis=2) >= settings.paper_level
+    ring = np.zeros(light.shape, bool)
+    ring[y0:y1, x0:x1] = True
+    ring[box.y : box.bottom, box.x : box.right] = False
+    if not ring.any() or float(light[ring].mean()) < settings.paper_share:
+        return False
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(light.astype(np.uint8), connectivity=4)
+    paper = int(np.bincount(labels[ring & light]).argmax())
+    x, y, w, h, area = stats[paper]
+    closed = x > 0 and y > 0 and x + w < width and y + h < height
+    return bool(closed and area <= settings.paper_max_share * height * width)
 
 
 def _order_lines(members: list[TextLine], vertical: bool, rtl: bool) -> list[TextLine]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import math
+import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -19,16 +21,20 @@ from translations.pipeline.fonts import LATIN_FONT, FontChoice, find_font, langu
 # editions of manga set dialogue horizontally, so Korean wraps in lines at spaces.
 VERTICAL_LANGUAGES = frozenset({"ja", "zh", "zh-hant"})  # keys of fonts.language_key
 
-# Readable floor: 10 px Comic Neue Bold has a ~5 px x-height, the least that survives JPEG at
-# 1:1; 1.1 % of the width keeps the floor at that physical size on scans wider than ~900 px.
+# Readable floor: 1.7 % of the page width (14 px on an 830 px page) reads at phone size; 10 px Comic
+# Neue Bold (a ~5 px x-height, the least that survives JPEG at 1:1) is the floor on small pages.
 MIN_SIZE_PX = 10
-MIN_SIZE_SHARE = 0.011
+MIN_SIZE_SHARE = 0.017
 MAX_SIZE_SHARE = 0.05  # no dialogue letters bigger than this, however empty the balloon
 _LINE_PITCH = 1.12  # em; comics set lines tight
 _CJK_LINE_PITCH = 1.3
 _COLUMN_PITCH = 1.3
 _MORE_LINES = 12  # line counts tried above the lower bound the widest row gives
+_LOOSENESS = (1.0, 0.5, 0.0)  # margins off the outline tried, in turn, before text is shrunk below `wanted`
+_LOUD = 1.4  # source glyphs this many times the page's usual are shouting: the size is theirs
+_EVEN = 0.85  # regions under this share of the page's usual size try for more room
 _HYPHEN_MIN_WORD = 7
+_MEASURE_CACHE = 4096  # measured strings kept per font size
 _HYPHEN_BELOW = 1.6  # × the minimum size: above it, a balloon is roomy enough to shrink instead
 _NO_LINE_START = frozenset("、。，．,.!?！？」』）)】〕〉》ーぁぃぅぇぉっゃゅょァィゥェォッャュョ…‥〜～")
 _NO_LINE_END = frozenset("「『（(【〔［[〈《")
@@ -37,7 +43,11 @@ _TOP_RIGHT = frozenset("、。，．")
 
 
 class BalloonLetterer:
-    """Fits each translation inside its balloon mask (or its box, with a white stroke, over art)."""
+    """Fits each translation inside its balloon mask (or its box, with a white stroke, over art).
+
+    Three passes over the page: lay every region out, even out the sizes of similar balloons, then check every
+    pair of regions for overlapping ink before anything is drawn; what still overlaps is reported as a collision.
+    """
 
     def __init__(self, *, raqm: bool | None = None) -> None:
         # Raqm (HarfBuzz) gives the font's own vertical forms; without it columns are built by hand.
@@ -46,31 +56,140 @@ class BalloonLetterer:
     def letter(
         self, image: np.ndarray, blocks: tuple[TextBlock, ...], texts: dict[int, str], target_language: str
     ) -> tuple[np.ndarray, tuple[LetteredRegion, ...]]:
-        page = Image.fromarray(image)
-        draw = ImageDraw.Draw(page)
         width = image.shape[1]
-        min_size = max(MIN_SIZE_PX, round(MIN_SIZE_SHARE * width))
-        regions = []
+        min_size = floor_size(width)
+        layouts = []
         for block in blocks:
             text = " ".join((texts.get(block.id) or "").split())
             if not text or Flag.SFX in block.flags:
                 continue
-            font = find_font(target_language, text)
-            vertical = language_key(target_language) in VERTICAL_LANGUAGES and (
-                block.vertical or block.box.h > block.box.w
+            layouts.append(self._layout(image, block, text, target_language, min_size))
+        layouts = self._harmonise(image, layouts, target_language, min_size)
+        colliding = collisions([layout.ink_boxes() for layout in layouts])
+        page = Image.fromarray(image)
+        draw = ImageDraw.Draw(page)
+        regions = []
+        for index, layout in enumerate(layouts):
+            layout.draw(draw)
+            regions.append(
+                LetteredRegion(
+                    block_id=layout.block.id,
+                    font_size=layout.size,
+                    overflow=layout.overflow,
+                    letter_box=layout.letter_box(),
+                    collision=index in colliding,
+                )
             )
-            origin, shape = _text_shape(block, image.shape[:2], vertical)
-            stroke = 0 if block.balloon else max(2, round(min_size / 5))
-            max_size = _max_size(block, min_size, width)
-            typeset = Typesetter(font, shape, text, target_language, vertical, stroke, self.raqm)  # type: ignore[arg-type]
-            size, placed, overflow = typeset.best(min_size, max_size)
-            if overflow:
-                # Text spilling out of its balloon lands on art: outline it to stay readable there.
-                typeset.stroke = max(typeset.stroke, 2)
-            ink, outline = _colours(image, block)
-            typeset.draw(draw, size, placed, origin, ink, outline)
-            regions.append(LetteredRegion(block_id=block.id, font_size=size, overflow=overflow))
         return np.asarray(page).copy(), tuple(regions)
+
+    def _layout(
+        self,
+        image: np.ndarray,
+        block: TextBlock,
+        text: str,
+        language: str,
+        min_size: int,
+        *,
+        cap: int | None = None,
+        wanted: int | None = None,
+    ) -> Layout:
+        """The largest layout up to `cap` (the source's size by default). The shape is loosened (less margin
+        off the outline) only while the text does not fit at `wanted` (the floor by default)."""
+        max_size = _max_size(block, min_size, image.shape[1])
+        if cap is not None:
+            max_size = max(min_size, min(max_size, cap))
+        wanted = min(wanted or min_size, max_size)
+        font = find_font(language, text)
+        vertical = language_key(language) in VERTICAL_LANGUAGES and (block.vertical or block.box.h > block.box.w)
+        stroke = 0 if block.balloon else max(2, round(min_size / 5))
+        ink, outline = _colours(image, block)
+        best: Layout | None = None
+        for looseness in _LOOSENESS if block.balloon is not None else (1.0,):
+            origin, shape = _text_shape(block, image.shape[:2], vertical, looseness)
+            typeset = Typesetter(font, shape, text, language, vertical, stroke, self.raqm)  # type: ignore[arg-type]
+            size, placed, overflow = typeset.best(min_size, max_size)
+            layout = Layout(block, text, typeset, size, placed, overflow, origin, ink, outline)
+            if best is None or (best.overflow and not overflow) or (not overflow and size > best.size):
+                best = layout
+            if not best.overflow and best.size >= wanted:
+                break
+        assert best is not None
+        if best.overflow:
+            # Text spilling out of its balloon lands on art: outline it to stay readable there.
+            best.typeset.stroke = max(best.typeset.stroke, 2)
+        return best
+
+    def _harmonise(self, image: np.ndarray, layouts: list[Layout], language: str, min_size: int) -> list[Layout]:
+        """One dialogue size per page, as a letterer sets it: regions above the page's usual size come down to
+        it, regions below it try the balloon's whole room to come up; loud text (large source glyphs) keeps its
+        size, and text that does not fit at the floor keeps its overflow layout."""
+        fitted = [layout for layout in layouts if not layout.overflow]
+        if len(fitted) < 2:
+            return layouts
+        median = statistics.median_low(layout.size for layout in fitted)
+        # The page's size is the smallest of those near the median: the near ones then all get exactly it.
+        usual = min(layout.size for layout in fitted if layout.size >= _EVEN * median)
+        glyph = statistics.median(_source_size(layout.block) for layout in layouts)
+        out = []
+        for layout in layouts:
+            loud = _source_size(layout.block) >= _LOUD * glyph
+            if layout.overflow or (loud and layout.size > usual):
+                out.append(layout)
+            elif layout.size > usual:
+                out.append(self._layout(image, layout.block, layout.text, language, min_size, cap=usual))
+            elif layout.size < _EVEN * usual:
+                wider = self._layout(
+                    image, layout.block, layout.text, language, min_size, cap=usual, wanted=round(_EVEN * usual)
+                )
+                out.append(wider if not wider.overflow and wider.size > layout.size else layout)
+            else:
+                out.append(layout)
+        return out
+
+
+def floor_size(page_width: int) -> int:
+    """The smallest letters a page gets: a share of its width, never under the absolute floor."""
+    return max(MIN_SIZE_PX, round(MIN_SIZE_SHARE * page_width))
+
+
+@dataclass
+class Layout:
+    """One region laid out: what to draw where, not drawn yet."""
+
+    block: TextBlock
+    text: str
+    typeset: Typesetter
+    size: int
+    placed: list[Placed]
+    overflow: bool
+    origin: tuple[int, int]
+    ink: tuple
+    outline: tuple
+
+    def ink_boxes(self) -> list[Box]:
+        """Page-pixel bounds of each drawn line (column), stroke included."""
+        return self.typeset.ink_boxes(self.size, self.placed, self.origin)
+
+    def letter_box(self) -> Box | None:
+        boxes = [box for box in self.ink_boxes() if box.area]
+        if not boxes:
+            return None
+        union = boxes[0]
+        for box in boxes[1:]:
+            union = union.union(box)
+        return union
+
+    def draw(self, draw: ImageDraw.ImageDraw) -> None:
+        self.typeset.draw(draw, self.size, self.placed, self.origin, self.ink, self.outline)
+
+
+def collisions(regions: list[list[Box]]) -> set[int]:
+    """Indices of the regions whose ink boxes overlap another region's (touching edges do not count)."""
+    hit: set[int] = set()
+    for i, j in itertools.combinations(range(len(regions)), 2):
+        if any(a.intersection(b) for a in regions[i] for b in regions[j]):
+            hit |= {i, j}
+    return hit
 
 
 @dataclass(frozen=True)
@@ -108,17 +227,19 @@ class Typesetter:
         self, font: FontChoice, shape: TextShape, text: str, language: str, vertical: bool, stroke: int, raqm: bool
     ):
         self.font, self.shape, self.vertical, self.stroke, self.raqm = font, shape, vertical, stroke, raqm
-        chars = _has_cjk(text) and language_key(language) != "ko"
+        # Script by word: one `ー` or `!?` mark in an English line keeps it wrapping at spaces.
+        chars = written_in_cjk(text) and language_key(language) != "ko"
         self.joiner = "" if chars or vertical else " "
         self.tokens = [c for c in text if not c.isspace()] if self.joiner == "" else text.split()
-        self.pitch = _CJK_LINE_PITCH if _has_cjk(text) else _LINE_PITCH
+        self.pitch = _CJK_LINE_PITCH if chars or vertical else _LINE_PITCH
+        self._names = names(self.tokens) if self.joiner else set()
         self.hyphenator = _hyphenator(language) if not chars else None
         self._tails: set[str] = set()  # second halves of split words, never split again
 
     def best(self, min_size: int, max_size: int) -> tuple[int, list[Placed], bool]:
         """The largest size whose layout fits: (size, placed lines, overflow)."""
         size, placed = self._search(min_size, max_size, hyphenate=False)
-        long_words = any(len(t) >= _HYPHEN_MIN_WORD for t in self.tokens)
+        long_words = any(self._may_split(t) for t in self.tokens)
         small = size is None or size < _HYPHEN_BELOW * min_size
         if self.hyphenator and long_words and not self.vertical and small:
             # Hyphens are a cost, paid only where the letters get small: for clearly bigger ones (or to fit at all).
@@ -149,7 +270,7 @@ class Typesetter:
         total = measure(self.joiner.join(self.tokens))
         first = max(1, math.ceil(total / max(self.shape.widest, 1)))
         last = (self.shape.bottom - self.shape.top + 1 - face.ink_height) // pitch + 1
-        hyphen = self._hyphenate if hyphenate else None
+        hyphen = self._hyphenate if hyphenate else self._at_own_hyphen
         for count in range(first, min(first + _MORE_LINES, last) + 1):  # type: ignore[call-overload]
             # Centre the ink, not the line boxes: the last line's leading below it is no ink.
             top = _centred(self.shape.cy, (count - 1) * pitch + face.ink_height, self.shape.top, self.shape.bottom)
@@ -204,10 +325,20 @@ class Typesetter:
         top = round(shape.cy - len(lines) * pitch / 2)
         return [Placed(t, round(shape.cx - face.measure(t) / 2), top + i * pitch) for i, t in enumerate(lines)]
 
+    def _at_own_hyphen(self, word: str, line: str, width: int, measure: Callable[[str], int]) -> tuple[str, str] | None:
+        """A word's own hyphen ("Karasuma-san") is a free place to break it: no second hyphen is added."""
+        if not self.joiner:
+            return None
+        prefix = f"{line}{self.joiner}" if line else ""
+        own = [k + 1 for k in range(1, len(word) - 1) if word[k] == "-" and measure(prefix + word[: k + 1]) <= width]
+        return (word[: own[-1]], word[own[-1] :]) if own else None
+
     def _hyphenate(self, word: str, line: str, width: int, measure: Callable[[str], int]) -> tuple[str, str] | None:
+        if own := self._at_own_hyphen(word, line, width, measure):
+            return own
         # Only long words, and only when they would leave the line empty or less than half full.
         # A word is split once at most: "Incom-prehens-ibly" reads worse than smaller letters.
-        if len(word) < _HYPHEN_MIN_WORD or word in self._tails or (line and measure(line) > width / 2):
+        if not self._may_split(word) or (line and measure(line) > width / 2):
             return None
         for head, tail in self.hyphenator.iterate(word):  # type: ignore[union-attr]
             candidate = f"{line}{self.joiner if line else ''}{head}-"
@@ -215,6 +346,11 @@ class Typesetter:
                 self._tails.add(tail)
                 return f"{head}-", tail
         return None
+
+    def _may_split(self, word: str) -> bool:
+        """Hyphenation rules: words of at least `_HYPHEN_MIN_WORD` letters, never a name, never twice."""
+        letters = sum(ch.isalpha() for ch in word)
+        return letters >= _HYPHEN_MIN_WORD and word not in self._names and word not in self._tails
 
     def _hard_break(self, word: str, line: str, width: int, measure: Callable[[str], int]) -> tuple[str, str] | None:
         if line:
@@ -225,6 +361,21 @@ class Typesetter:
         mark = "-" if self.joiner else ""
         cut = max([k for k in range(1, len(word)) if measure(word[:k] + mark) <= width], default=1)
         return (word[:cut] + mark, word[cut:]) if cut < len(word) else None
+
+    def ink_boxes(self, size: int, placed: list[Placed], origin: tuple[int, int]) -> list[Box]:
+        """Where `draw` puts ink for each placed line, in page pixels."""
+        face = _face(self.font, size, self.stroke)
+        ox, oy = origin
+        boxes = []
+        for item in placed:
+            x, y = ox + item.x, oy + item.y
+            if self.vertical:
+                boxes.append(Box(x, y, size, len(item.text) * size))
+                continue
+            left, top, right, bottom = face.font.getbbox(item.text, anchor="ls", stroke_width=self.stroke)
+            bx, by = x + self.stroke, y + self.stroke + face.ascent
+            boxes.append(Box(bx + left, by + top, right - left, bottom - top))  # type: ignore[arg-type]
+        return boxes
 
     def draw(
         self,
@@ -273,6 +424,8 @@ class _Face:
         self._widths: dict[str, int] = {}
 
     def measure(self, text: str) -> int:
+        if len(self._widths) > _MEASURE_CACHE:
+            self._widths.clear()  # a long-lived worker measures every translation it letters: keep it bounded
         if text not in self._widths:
             self._widths[text] = math.ceil(self.font.getlength(text)) + 2 * self.stroke
         return self._widths[text]
@@ -333,12 +486,14 @@ def _draw_upright(
         draw.text((cx, cy), ch, font=font, anchor="mm", fill=ink)
 
 
-def _text_shape(block: TextBlock, page_shape: tuple[int, int], vertical: bool) -> tuple[tuple[int, int], TextShape]:
-    """The shape-local mask text may fill, and its origin on the page."""
+def _text_shape(
+    block: TextBlock, page_shape: tuple[int, int], vertical: bool, looseness: float = 1.0
+) -> tuple[tuple[int, int], TextShape]:
+    """The shape-local mask text may fill, and its origin on the page; `looseness` scales the margin."""
     if block.balloon is not None and block.balloon.mask.any():
         mask = block.balloon.mask.astype(np.uint8)
         # Keep letters off the outline: a margin that grows with the balloon, halved for tiny ones.
-        margin = max(2.0, 0.07 * min(block.balloon.box.w, block.balloon.box.h))
+        margin = max(1.0, looseness * max(2.0, 0.07 * min(block.balloon.box.w, block.balloon.box.h)))
         depth = cv2.distanceTransform(np.pad(mask, 1), cv2.DIST_L2, 3)[1:-1, 1:-1]
         inner = depth > margin
         if inner.sum() < 0.2 * mask.sum():
@@ -356,9 +511,14 @@ def _text_shape(block: TextBlock, page_shape: tuple[int, int], vertical: bool) -
 
 def _max_size(block: TextBlock, min_size: int, page_width: int) -> int:
     """About the source's glyph size: a translation should not shout louder than the original."""
-    sides = [min(line.box.w, line.box.h) for line in block.lines if line.box.area]
-    source = float(np.median(sides)) if sides else 0.03 * page_width
+    source = _source_size(block) or 0.03 * page_width
     return max(min_size, min(round(1.2 * source), round(MAX_SIZE_SHARE * page_width)))
+
+
+def _source_size(block: TextBlock) -> float:
+    """The source's glyph size: the median short side of its lines (0 when it has none)."""
+    sides = [min(line.box.w, line.box.h) for line in block.lines if line.box.area]
+    return float(np.median(sides)) if sides else 0.0
 
 
 def _colours(image: np.ndarray, block: TextBlock) -> tuple[tuple, tuple]:
@@ -388,8 +548,34 @@ def _centred(centre: float, extent: int, low: int, high: int) -> int:
     return max(low, min(start, high + 1 - extent)) if extent <= high - low + 1 else round((low + high + 1 - extent) / 2)
 
 
-def _has_cjk(text: str) -> bool:
-    return any("\u3000" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af" for ch in text)
+def written_in_cjk(text: str) -> bool:
+    """True when most words are CJK: a word counts as CJK when it has more CJK characters than letters of
+    other scripts; punctuation and marks shared by both (ー, …, !?) count for neither."""
+    cjk = latin = 0
+    for word in text.split():
+        han = sum(_is_cjk_letter(ch) for ch in word)
+        other = sum(ch.isalpha() and not _is_cjk_letter(ch) for ch in word)
+        if han > other:
+            cjk += han
+        elif other:
+            latin += other
+    return cjk > latin
+
+
+def _is_cjk_letter(ch: str) -> bool:
+    # Kana, ideographs and Hangul; the prolonged-sound mark and CJK punctuation are no evidence either way.
+    return ch.isalpha() and ("\u3040" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af") and ch != "ー"
+
+
+def names(words: list[str]) -> set[str]:
+    """Capitalised words that do not start a sentence: names, which are never hyphenated ("Kur-eha")."""
+    found = set()
+    for previous, word in itertools.pairwise(["", *words]):
+        first = next((ch for ch in word if ch.isalpha()), "")
+        sentence_start = not previous or previous.rstrip("\"'”’)")[-1:] in ".!?…"
+        if first.isupper() and not sentence_start:
+            found.add(word)
+    return found
 
 
 @lru_cache(maxsize=32)

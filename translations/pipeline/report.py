@@ -9,7 +9,7 @@ This module is the only place that knows the JSON keys.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 CLEANING_MODE = "cleaning"  # the none translator: erased, nothing lettered, never shown as a translation
@@ -31,6 +31,7 @@ class RegionReport:
     flags: list[str]
     font_size: int | None = None
     confidence: float | None = None
+    letter_box: list[int] | None = None  # [x, y, w, h]: bounds of the lettering's ink, None when nothing was drawn
 
     @property
     def sfx(self) -> bool:
@@ -64,6 +65,9 @@ class PageReport:
     models: dict[str, str]
     usage: dict[str, int] = field(default_factory=dict)
     frames: int = 1
+    # New glossary terms the translator suggests ({source, target, kind}); the job stores them for staff.
+    proposed_terms: list[dict[str, str]] = field(default_factory=list)
+    collisions: int = 0  # lettered regions whose ink overlaps another's (each also flagged `collision`)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -126,6 +130,10 @@ class PageReport:
     def script(self) -> str:
         """The extracted source text, one region per line in reading order (cleaning mode's export)."""
         return "\n".join(f"{region.id}\t{region.source_text}" for region in self.regions)
+
+    def with_models(self, **extra: str) -> PageReport:
+        """The same report with more `models` entries (an executor noting the compute path it took)."""
+        return replace(self, models={**self.models, **extra})
 
     def regions_to_json(self) -> list[dict[str, Any]]:
         """The regions as `PageResult.regions` stores them."""

@@ -25,6 +25,9 @@ def audit_record(*, actor, action: str, obj: models.Model | None = None, message
 
 def audit_prune(*, now=None) -> int:
     """Delete entries older than MANGA_AUDIT_RETENTION_DAYS; returns how many went."""
+    from translations.figures import audit_series
+    from translations.services.telemetry import prune_keeping_counts
+
     cutoff = (now or timezone.now()) - timedelta(days=settings.MANGA_AUDIT_RETENTION_DAYS)
-    deleted, _ = AuditEntry.objects.filter(created_at__lt=cutoff).delete()
-    return deleted
+    # Failed sign-ins are a counter in /metrics: what the pruned entries counted is kept.
+    return prune_keeping_counts(AuditEntry.objects.filter(created_at__lt=cutoff), audit_series)

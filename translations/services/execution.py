@@ -21,18 +21,28 @@ from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
 from translations import storage
-from translations.executors import ExecutorError, PageExecution, PageWork, TranslateExecutor, get_executor
+from translations.executors import (
+    ExecutorError,
+    PageExecution,
+    PageWork,
+    ReadsAhead,
+    TranslateExecutor,
+    get_executor,
+)
 from translations.models import PageResult, TranslationJob
 from translations.progress import (
     record_job_finished,
+    record_job_queued,
     record_job_started,
     record_page_failed,
     record_page_stage,
     record_page_started,
     record_page_succeeded,
 )
-from translations.selectors import page_context_translations
-from translations.services.queue import job_enqueue
+from translations.selectors import manga_learned_glossary, page_context_translations
+from translations.services.glossary import glossary_propose
+from translations.services.queue import job_enqueue, job_enqueue_later
+from translations.worker_shutdown import stop_requested
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +55,8 @@ class RunEnd(enum.StrEnum):
     INACTIVE = "inactive"  # cancelled, or already finished by another task
     BUSY = "busy"  # another task is translating a page of this job
     SLICED = "sliced"  # this task used its time; the job continues in a new task
+    STOPPING = "stopping"  # the worker was asked to stop; the job continues in a new task
+    DEFERRED = "deferred"  # a page failed for transient reasons; the job continues later (a schedule)
 
 
 def job_slice_seconds() -> float:
@@ -62,6 +74,9 @@ def job_run(*, job_id: int, executor: TranslateExecutor | None = None, slice_sec
         if pages_done and time.monotonic() - started > budget:
             job_enqueue(job_id)
             return RunEnd.SLICED
+        if stop_requested():  # the cluster is stopping (SIGTERM): the page before this one was the last
+            job_enqueue(job_id)
+            return RunEnd.STOPPING
         claim = _claim_next_page(job_id)
         if isinstance(claim, RunEnd):
             return claim
@@ -69,8 +84,43 @@ def job_run(*, job_id: int, executor: TranslateExecutor | None = None, slice_sec
             if _finish_job(job_id):
                 return RunEnd.FINISHED
             continue  # a page was queued again meanwhile
-        page_execute(result=claim, executor=executor or get_executor(claim.job.backend))
+        chosen = executor or get_executor(claim.job.backend)
+        if isinstance(chosen, ReadsAhead) and chosen.read_ahead:
+            chosen.prefetch(_pages_ahead(claim, chosen.read_ahead))
+        if page_execute(result=claim, executor=chosen) == Status.PENDING:
+            job_enqueue_later(job_id, seconds=settings.MANGA_CLOUDRUN_RETRY_BUDGET_SEC)
+            return RunEnd.DEFERRED
         pages_done += 1
+
+
+def _pages_ahead(claim: PageResult, depth: int) -> list[PageWork]:
+    """The claimed page and the next `depth` pending pages of its job, as the executor reads them.
+
+    Only what reading needs (the bytes and the source language); a page whose file cannot be read is left out and
+    fails at its turn as it always did. The next pages are not claimed: a worker that dies leaves them pending.
+    """
+    job, page = claim.job, claim.page
+    upcoming = (
+        job.page_results.filter(status=Status.PENDING, page__index__gt=page.index)
+        .select_related("page")
+        .order_by("page__index")[:depth]
+    )
+    works = []
+    for result in [claim, *upcoming]:
+        try:
+            data = storage.resolve_path(result.page.image).read_bytes()
+        except (OSError, storage.StorageError):
+            continue
+        works.append(
+            PageWork(
+                image=data,
+                image_name=result.page.image.rsplit("/", 1)[-1],
+                source_language=page.chapter.manga.source_language,
+                target_language=job.target_language,
+                translator=job.translator,
+            )
+        )
+    return works
 
 
 def _claim_next_page(job_id: int) -> PageResult | RunEnd | None:
@@ -188,9 +238,13 @@ def page_execute(*, result: PageResult, executor: TranslateExecutor) -> str:
                 translator=job.translator,
                 context_translations=page_context_translations(job_id=job.pk, before_index=page.index),
                 manga_slug=page.chapter.manga.slug,
+                learned_glossary=manga_learned_glossary(manga_id=page.chapter.manga_id),
                 correlation_id=correlation,
             )
             verdict, execution, transport = _run_executor(executor, work, result)
+            if _worth_a_later_try(transport, attempt):
+                # The service is down or slow to start past the retry budget: the page waits for its job's next try.
+                verdict = PageVerdict(Status.PENDING, verdict.failure_stage, f"{verdict.error}; tried again later")
         if verdict.status == Status.SUCCEEDED and execution is not None:
             _stage_event(result, "store")
             output_path = _output_path(result, storage.ALLOWED_FORMATS.get(execution.image_format, "png"))
@@ -210,6 +264,11 @@ def page_execute(*, result: PageResult, executor: TranslateExecutor) -> str:
         executor.name,
     )
     return verdict.status
+
+
+def _worth_a_later_try(transport: ExecutorError | PageExecution | None, attempt: int) -> bool:
+    transient = isinstance(transport, ExecutorError) and transport.transient
+    return transient and attempt < settings.MANGA_PAGE_MAX_ATTEMPTS
 
 
 def _run_executor(
@@ -261,8 +320,12 @@ def _record(
             result.job.refresh_counters()
             if verdict.status == Status.FAILED:
                 record_page_failed(result, failure_stage=verdict.failure_stage, error=verdict.error)
+            elif verdict.status == Status.PENDING:
+                record_job_queued(result.job_id, [result.page.index], error=verdict.error)
             else:
                 record_page_succeeded(result, elapsed_ms=elapsed_ms)
+    if recorded and report is not None and report.proposed_terms:
+        glossary_propose(manga_id=result.page.chapter.manga_id, proposals=report.proposed_terms, page_id=result.page_id)
     if recorded and previous_output and previous_output != output_path:
         _delete_quietly(previous_output)  # a stale output: the page failed, had no text, or changed format
     if not recorded and output_path:

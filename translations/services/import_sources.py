@@ -78,13 +78,20 @@ def _folder_entries(root: Path) -> Iterator[_Entry]:
             path = Path(folder, name)
             relative = path.relative_to(root).as_posix()
             # Links inside the folder are harmless; following one out would read any file on the host.
-            if path.is_symlink() and not path.resolve().is_relative_to(root):
+            if path.is_symlink() and not _link_target(path, relative).is_relative_to(root):
                 raise ImportRefused(f"{relative} is a link to outside the folder; such links are refused.")
             if name not in file_names:
                 continue  # os.walk does not descend into linked folders; their files are here already.
             if not path.is_file():
                 raise ImportRefused(f"{relative} is not a regular file.")
             yield _Entry(relative, path.stat().st_size)
+
+
+def _link_target(path: Path, relative: str) -> Path:
+    try:
+        return path.resolve(strict=True)
+    except (RuntimeError, OSError):  # a loop (RuntimeError on Python 3.11, ELOOP later), or a dangling link
+        raise ImportRefused(f"{relative} is a link that loops or leads nowhere; such links are refused.") from None
 
 
 def _archive_entries(archive: zipfile.ZipFile) -> Iterator[_Entry]:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from django.db import IntegrityError, transaction
+from django.db import DataError, IntegrityError, transaction
 from django.utils.text import slugify
 
 from translations import storage
@@ -23,6 +23,8 @@ logger = logging.getLogger(__name__)
 SOURCE_LANGUAGE_CODES = [language.value for language in SOURCE_LANGUAGES]
 # Chapter.number has 8 digits, 2 of them after the point.
 CHAPTER_NUMBER_LIMIT = Decimal(10) ** 6
+# The slug names a folder (data/raw/<slug>/): file systems allow 255 bytes a name, not characters.
+SLUG_MAX_BYTES = 255
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,8 @@ def chapter_import(
     number = _checked_number(chapter_number)
     if not manga_title.strip():
         raise ImportRefused("The manga title is empty.")
+    _check_length("manga title", manga_title, Manga._meta.get_field("title").max_length)  # type: ignore[arg-type]
+    _check_length("chapter title", chapter_title, Chapter._meta.get_field("title").max_length)  # type: ignore[arg-type]
     if language is not None and language not in SOURCE_LANGUAGE_CODES:
         raise ImportRefused(f"Unknown source language {language!r}; use one of: {', '.join(SOURCE_LANGUAGE_CODES)}.")
     slug = _checked_slug(manga_slug, manga_title)
@@ -91,16 +95,24 @@ def _checked_number(number: Decimal) -> Decimal:
     return abs(number)
 
 
+def _check_length(what: str, value: str, limit: int) -> None:
+    if len(value) > limit:
+        raise ImportRefused(f"The {what} is {len(value)} characters long; the limit is {limit}.")
+
+
 def _checked_slug(manga_slug: str | None, manga_title: str) -> str:
     limit = Manga._meta.get_field("slug").max_length
     if manga_slug is not None:
-        if not manga_slug or len(manga_slug) > limit or slugify(manga_slug, allow_unicode=True) != manga_slug:  # type: ignore[operator]
+        usable = slugify(manga_slug, allow_unicode=True) == manga_slug
+        if not manga_slug or len(manga_slug) > limit or len(manga_slug.encode()) > SLUG_MAX_BYTES or not usable:  # type: ignore[operator]
             raise ImportRefused(
-                f"{manga_slug!r} is not a usable slug: use lowercase letters, digits and hyphens, "
-                f"at most {limit} characters."
+                f"{manga_slug[:80]!r} is not a usable slug: use lowercase letters, digits and hyphens, "
+                f"at most {limit} characters and {SLUG_MAX_BYTES} bytes in UTF-8."
             )
         return manga_slug
-    slug = (slugify(manga_title) or slugify(manga_title, allow_unicode=True))[:limit].strip("-")
+    slug = (slugify(manga_title) or slugify(manga_title, allow_unicode=True))[:limit]
+    # Cut to whole characters within the byte limit too: a title in kana is 3 bytes a character.
+    slug = slug.encode()[:SLUG_MAX_BYTES].decode("utf-8", "ignore").strip("-")
     if not slug:
         raise ImportRefused(f"The title {manga_title!r} gives no usable slug; give one with --slug.")
     return slug
@@ -167,5 +179,7 @@ def _store_pages(
             storage.delete(relative)
         if isinstance(exc, IntegrityError):
             raise ImportRefused("Another import changed this manga at the same time; run the import again.") from exc
+        if isinstance(exc, DataError):  # a value the checks above missed and the database refuses
+            raise ImportRefused(f"The database refused a value of this chapter: {exc}".strip()) from exc
         raise
     return manga, chapter

@@ -3,10 +3,15 @@
 - A running page whose lease ran out (its worker's heartbeat stopped) goes back to pending and
   its job is queued again; after MANGA_PAGE_MAX_ATTEMPTS such deaths it is failed instead, since
   the page itself may be what kills the worker (memory, a crash in a native library).
-- An active job with no page running and no task handed to the broker for longer than
-  MANGA_Q_RETRY is queued again: its task was lost (Redis broker, or a cluster killed between
-  pages or before it could finish the job).
-- Audit entries older than MANGA_AUDIT_RETENTION_DAYS are removed.
+- An active job with no page running, enqueued more than one sweep period ago, whose task is no
+  longer waiting in the broker is queued again: its task was lost (popped by a cluster that died
+  before it claimed a page). So a lost task restarts within about two sweeper periods, not after
+  django-q2's `retry`. A task a live cluster has prefetched looks the same: the duplicate finds
+  the pages claimed and ends at once.
+- Where the broker cannot be read, an active job with no page running enqueued longer than
+  MANGA_Q_RETRY ago is queued again.
+- Audit entries older than MANGA_AUDIT_RETENTION_DAYS are removed, compute calls (the metrics'
+  rows) older than MANGA_METRICS_RETENTION_DAYS too.
 
 Re-queueing twice is harmless: pages are claimed with conditional updates.
 """
@@ -25,7 +30,9 @@ from django.utils import timezone
 from translations.models import PageResult, TranslationJob
 from translations.progress import record_job_queued, record_page_failed
 from translations.services.audit import audit_prune
-from translations.services.queue import job_enqueue
+from translations.services.broker_tasks import waiting_job_ids
+from translations.services.queue import TASK_TRANSLATE_JOB, job_enqueue
+from translations.services.telemetry import compute_calls_prune
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +49,7 @@ class SweepReport:
     failed_pages: list[int] = field(default_factory=list)
     requeued_jobs: list[int] = field(default_factory=list)
     audit_pruned: int = 0
+    compute_calls_pruned: int = 0
 
 
 def jobs_sweep(*, now=None) -> SweepReport:
@@ -57,20 +65,13 @@ def jobs_sweep(*, now=None) -> SweepReport:
         if _recover_page(result, now=now, report=report):
             jobs_to_queue.add(result.job_id)
 
-    stall_cutoff = now - timedelta(seconds=settings.Q_CLUSTER["retry"])
-    stalled = (
-        TranslationJob.objects.filter(status__in=TranslationJob.ACTIVE)
-        .filter(Q(enqueued_at__lt=stall_cutoff) | Q(enqueued_at__isnull=True))
-        .exclude(page_results__status=Status.RUNNING)
-        .values_list("pk", flat=True)
-        .distinct()
-    )
-    jobs_to_queue.update(stalled)
+    jobs_to_queue.update(_jobs_with_lost_tasks(now=now))
     # A job whose last page was recovered as failed has nothing pending: its task finishes it.
     for job_id in sorted(jobs_to_queue):
         job_enqueue(job_id)
         report.requeued_jobs.append(job_id)
     report.audit_pruned = audit_prune(now=now)
+    report.compute_calls_pruned = compute_calls_prune(now=now)
     if report.requeued_pages or report.failed_pages or report.requeued_jobs:
         logger.warning(
             "sweep: requeued pages=%s failed pages=%s requeued jobs=%s",
@@ -79,6 +80,23 @@ def jobs_sweep(*, now=None) -> SweepReport:
             report.requeued_jobs,
         )
     return report
+
+
+def _jobs_with_lost_tasks(*, now) -> set[int]:
+    waiting = waiting_job_ids(TASK_TRANSLATE_JOB)
+    grace = (
+        timedelta(minutes=SWEEP_EVERY_MINUTES)
+        if waiting is not None
+        else timedelta(seconds=settings.Q_CLUSTER["retry"])
+    )
+    idle = (
+        TranslationJob.objects.filter(status__in=TranslationJob.ACTIVE)
+        .filter(Q(enqueued_at__lt=now - grace) | Q(enqueued_at__isnull=True))
+        .exclude(page_results__status=Status.RUNNING)
+        .values_list("pk", flat=True)
+        .distinct()
+    )
+    return set(idle) - (waiting or set())
 
 
 def _recover_page(result: PageResult, *, now, report: SweepReport) -> bool:

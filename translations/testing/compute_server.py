@@ -10,6 +10,7 @@ page's steps run out every request for it gets `default` (normally `ok`):
     no_text     the page unchanged and no region (the pipeline found no text)
     same        the page unchanged but one translated region (a fallback copy: must fail)
     slow:S      wait S seconds, then ok (client timeouts, killing a worker mid-page)
+    cold:S      wait S seconds, then ok with `x-cold-start: true` (a fresh instance's first request)
     503, 500, 408  that status with the contract's JSON error
     429[:S]     busy, with `Retry-After: S` when S is given
     401         unauthorized (as for a wrong token)
@@ -112,11 +113,12 @@ class ComputeStub:
                 with stub.lock:
                     stub.requests.append(StubRequest(request.image_filename, token, step, request))
                 name, _, argument = step.partition(":")
-                if name == "slow":
+                cold = name == "cold"
+                if name in ("slow", "cold"):
                     time.sleep(float(argument))
                     name = "ok"
                 if name in ("ok", "same", "no_text", "bad_report"):
-                    self._page(request, name)
+                    self._page(request, name, cold_start=cold)
                     return
                 if name == "failed":
                     self._page(request, "ok", failure_stage=argument)
@@ -126,7 +128,14 @@ class ComputeStub:
                 stage = "detect" if status == 422 else None
                 self._error(status, STATUS_ERRORS[status], f"scripted {status}", stage, headers)
 
-            def _page(self, request: contract.PageRequest, kind: str, failure_stage: str | None = None) -> None:
+            def _page(
+                self,
+                request: contract.PageRequest,
+                kind: str,
+                *,
+                cold_start: bool = False,
+                failure_stage: str | None = None,
+            ) -> None:
                 with Image.open(io.BytesIO(request.image)) as image:
                     fmt = image.format if image.format in contract.IMAGE_TYPES else "PNG"
                     size = image.size
@@ -166,6 +175,7 @@ class ComputeStub:
                     regions_count=len(regions),
                     stage_elapsed_ms={"detect": 1},
                     remote_elapsed_ms=2,
+                    cold_start=cold_start,
                     failure_stage=failure_stage,
                     model_primary=request.primary_model,
                     model_fallback=request.fallback_model,

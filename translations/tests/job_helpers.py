@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from PIL import Image, ImageDraw
 
 from translations.executors import ExecutorError, PageExecution, PageWork
@@ -32,8 +33,12 @@ def make_chapter(pages: int = 3, *, slug: str = "blue-sky", number: str = "1", l
     return chapter
 
 
-def make_staff(username: str = "staff"):
-    return get_user_model().objects.create_user(username=username, password="a password", is_staff=True)
+def make_staff(username: str = "staff", *, permissions: tuple[str, ...] = ("view_translationjob",)):
+    """A staff user who may watch every job (the admin's view permission), unless told otherwise."""
+    user = get_user_model().objects.create_user(username=username, password="a password", is_staff=True)
+    granted = Permission.objects.filter(content_type__app_label="translations", codename__in=permissions)
+    user.user_permissions.add(*granted)
+    return user
 
 
 @dataclass

@@ -63,6 +63,7 @@ def test_the_result_keeps_the_report_timings_models_and_the_page_time():
             "flags": [],
             "font_size": None,
             "confidence": None,
+            "letter_box": None,
         }
     ]
     assert result.models_used == {"detector": "scripted"}

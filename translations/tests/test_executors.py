@@ -20,12 +20,16 @@ from translations.tests.job_helpers import make_chapter, page_image
 
 TOKEN = "an internal token 0123456789"
 
+# Every try the executor sends is recorded for the metrics (services/telemetry.py): a row each.
+pytestmark = pytest.mark.django_db
+
 
 @pytest.fixture
 def sleeps(monkeypatch) -> list[float]:
-    """Backoff waits, recorded instead of slept."""
+    """Backoff waits, recorded instead of slept; the executor's clock moves on by each wait."""
     waited: list[float] = []
     monkeypatch.setattr(executors, "_wait", waited.append)
+    monkeypatch.setattr(executors, "_clock", lambda: sum(waited))
     return waited
 
 
@@ -43,11 +47,14 @@ def cloudrun(settings, stub):
     settings.MANGA_CLOUDRUN_TIMEOUT_SEC = 1
     settings.MANGA_CLOUDRUN_EXECUTOR_RETRIES = 2
     settings.MANGA_CLOUDRUN_BACKOFF_MS = 100
+    settings.MANGA_CLOUDRUN_RETRY_BUDGET_SEC = 0
     return stub
 
 
-def executor_for(url: str, token: str = TOKEN, retries: int = 2) -> CloudRunExecutor:
-    return CloudRunExecutor(url=url, token=token, timeout_sec=1, retries=retries, backoff_ms=100)
+def executor_for(url: str, token: str = TOKEN, retries: int = 2, budget: float = 0) -> CloudRunExecutor:
+    return CloudRunExecutor(
+        url=url, token=token, timeout_sec=1, retries=retries, backoff_ms=100, retry_budget_sec=budget
+    )
 
 
 def work(index: int = 1, context: tuple[str, ...] = ()) -> PageWork:
@@ -149,7 +156,8 @@ def test_a_service_that_stays_down_fails_after_the_last_retry(stub, sleeps):
 
     assert len(stub.requests) == 2
     assert caught.value.transport_attempts == 2
-    assert str(caught.value) == "the compute service answered 503 not_ready: scripted 503 (after 2 tries)"
+    assert str(caught.value) == "the compute service answered 503 not_ready: scripted 503 (after 2 tries in 0s)"
+    assert caught.value.transient
 
 
 def test_connection_refused_is_retried_then_fails_with_the_reason(sleeps):
@@ -176,7 +184,8 @@ def test_a_request_the_contract_refuses_is_never_sent(stub):
 
 
 @pytest.mark.django_db
-def test_a_chapter_on_a_flaky_service_ends_partial_with_exactly_the_right_pages_kept(cloudrun, sleeps):
+def test_a_chapter_on_a_flaky_service_ends_partial_with_exactly_the_right_pages_kept(cloudrun, sleeps, settings):
+    settings.MANGA_PAGE_MAX_ATTEMPTS = 1  # no later try by the job: a page down after its retries fails now
     get_broker().purge_queue()
     cloudrun.script.update({"002.png": ["503", "503"], "003.png": ["slow:2"] * 3, "004.png": ["401"]})
     job = chapter_request_translation(chapter=make_chapter(5), translator="test", enqueue=False)
@@ -195,7 +204,7 @@ def test_a_chapter_on_a_flaky_service_ends_partial_with_exactly_the_right_pages_
         5: "succeeded",
     }
     assert results[3].failure_stage == "remote"
-    assert results[3].error == "the compute service did not answer within 1s (after 3 tries)"
+    assert results[3].error.startswith("the compute service did not answer within 1s (after 3 tries in ")
     assert results[4].error == "the compute service answered 401 unauthorized: scripted 401"
     for index in (1, 2, 5):
         assert storage.resolve_path(results[index].output_path).exists()
@@ -211,4 +220,69 @@ def test_a_chapter_on_a_flaky_service_ends_partial_with_exactly_the_right_pages_
     assert job.remote_elapsed_ms_total == 2 * 3  # the stub reports 2 ms on each of the 3 successes
     assert job.translate_elapsed_ms_total >= 3000  # three 1-second timeouts
     assert 0 < job.transport_ratio < 1
+    get_broker().purge_queue()
+
+
+def test_a_cold_start_of_20_seconds_of_503s_is_waited_out_within_the_default_budget(stub, sleeps):
+    stub.script["001.png"] = ["503:5"] * 4  # Retry-After: 5, four times: 20 s of a service starting up
+
+    result = executor_for(stub.url, budget=60).translate_page(work(), on_stage=lambda stage: None)
+
+    assert [r.step for r in stub.requests] == ["503:5"] * 4 + ["ok"]
+    assert sleeps == [5.0] * 4
+    assert result.transport_attempts == 5
+
+
+def test_the_default_settings_cover_a_25_second_cold_start(settings, stub, sleeps):
+    settings.MANGA_CLOUDRUN_EXEC_URL = stub.url
+    settings.MANGA_INTERNAL_API_TOKEN = TOKEN
+    stub.script["001.png"] = ["503"] * 8  # no Retry-After: the backoff alone
+
+    get_executor("cloudrun").translate_page(work(), on_stage=lambda stage: None)
+
+    # Backoff from 1 s doubling to 10 s: whatever the jitter, eight waits add up to 27.5-55 s, inside 60 s.
+    assert len(sleeps) == 8
+    assert sum(sleeps) >= 25
+    assert [r.step for r in stub.requests][-1] == "ok"
+
+
+def test_retries_stop_when_the_next_would_start_past_the_budget_and_the_error_is_transient(stub, sleeps):
+    stub.default = "503:4"
+
+    with pytest.raises(ExecutorError) as caught:
+        executor_for(stub.url, retries=0, budget=10).translate_page(work(), on_stage=lambda stage: None)
+
+    assert sleeps == [4.0, 4.0]  # a third wait would end 12 s after the first try
+    assert caught.value.transient
+    assert caught.value.transport_attempts == 3
+    assert str(caught.value).endswith("(after 3 tries in 8s)")
+
+
+@pytest.mark.django_db
+def test_a_page_down_past_the_budget_is_tried_again_later_by_its_job_and_succeeds(cloudrun, sleeps):
+    from django_q.models import Schedule
+
+    get_broker().purge_queue()
+    cloudrun.script["002.png"] = ["503"] * 3  # the first try of the job: three 503s in a row
+    job = chapter_request_translation(chapter=make_chapter(3), translator="test", enqueue=False)
+
+    assert str(job_run(job_id=job.pk)) == "deferred"
+
+    job.refresh_from_db()
+    statuses = dict(job.page_results.values_list("page__index", "status"))
+    assert statuses == {1: "succeeded", 2: "pending", 3: "pending"}
+    assert job.status == TranslationJob.Status.RUNNING
+    page_2 = job.page_results.get(page__index=2)
+    assert page_2.attempts == 1
+    assert page_2.error.endswith("; tried again later")
+    (later,) = Schedule.objects.filter(func="translations.tasks.translate_job")
+    assert later.args == f"({job.pk},)"
+    assert later.schedule_type == Schedule.ONCE
+    assert job.enqueued_at == later.next_run  # the sweeper leaves it to the schedule
+
+    assert str(job_run(job_id=job.pk)) == "finished"  # what the schedule runs
+
+    job.refresh_from_db()
+    assert (job.status, job.pages_succeeded, job.pages_failed) == ("success", 3, 0)
+    assert job.page_results.get(page__index=2).attempts == 2
     get_broker().purge_queue()

@@ -521,3 +521,66 @@ def test_the_command_line_exits_non_zero_with_the_reason_and_zero_on_success(tmp
     assert imported.returncode == 0, imported.stderr
     assert imported.stdout.strip() == "Imported 3 pages into Blue Sky chapter 1"
     assert files_under(cli_data / "raw") == ["blue-sky/1/001.jpg", "blue-sky/1/002.jpg", "blue-sky/1/003.jpg"]
+
+
+# --- Refusals that used to be tracebacks ---------------------------------------------------
+
+
+def test_it_refuses_a_link_that_loops(tmp_path, data_dir):
+    source = make_folder(tmp_path / "chapter", THREE_PAGES)
+    (source / "4.jpg").symlink_to(source / "5.jpg")
+    (source / "5.jpg").symlink_to(source / "4.jpg")
+
+    assert_refused(data_dir, source, r"[45]\.jpg is a link that loops or leads nowhere")
+
+
+def test_it_refuses_a_slug_over_255_bytes_in_utf_8(tmp_path, data_dir):
+    source = make_folder(tmp_path / "chapter", THREE_PAGES)
+
+    assert_refused(data_dir, source, "at most 120 characters and 255 bytes in UTF-8", slug="あ" * 100)
+
+
+def test_a_long_title_in_kana_makes_a_slug_that_fits_a_file_name(tmp_path, data_dir):
+    source = make_folder(tmp_path / "chapter", THREE_PAGES)
+
+    import_chapter(source, manga="進撃" * 100)
+
+    slug = Manga.objects.get().slug
+    assert len(slug.encode()) <= 255
+    assert (data_dir / "raw" / slug / "1" / "001.jpg").is_file()
+
+
+@pytest.mark.parametrize(("option", "what"), [("manga", "manga title"), ("title", "chapter title")])
+def test_it_refuses_a_title_over_300_characters(tmp_path, data_dir, option, what):
+    source = make_folder(tmp_path / "chapter", THREE_PAGES)
+
+    assert_refused(data_dir, source, f"The {what} is 301 characters long; the limit is 300", **{option: "x" * 301})
+
+
+def test_each_refusal_is_one_line_and_a_non_zero_exit_from_the_command_line(tmp_path):
+    cli_data = tmp_path / "cli-data"
+    env = {name: value for name, value in os.environ.items() if name not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(DEBUG="1", MANGA_DATA_DIR=str(cli_data))
+
+    def manage(*args: str) -> subprocess.CompletedProcess:
+        command = [sys.executable, "manage.py", *args]
+        return subprocess.run(
+            command, cwd=django_settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=120
+        )
+
+    assert manage("migrate", "-v0").returncode == 0
+    looping = make_folder(tmp_path / "looping", THREE_PAGES)
+    (looping / "4.jpg").symlink_to(looping / "4.jpg")
+    good = make_folder(tmp_path / "chapter", THREE_PAGES)
+    cases = [
+        (looping, ["--manga", "Blue Sky"]),
+        (good, ["--manga", "Blue Sky", "--slug", "あ" * 100]),
+        (good, ["--manga", "x" * 301]),
+        (good, ["--manga", "Blue Sky", "--title", "y" * 301]),
+    ]
+    for source, options in cases:
+        refused = manage("import_chapter", str(source), "--chapter", "1", *options)
+        assert refused.returncode == 1, refused.stderr
+        assert refused.stderr.startswith("CommandError: ")
+        assert len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+    assert not (cli_data / "raw").exists() or files_under(cli_data / "raw") == []

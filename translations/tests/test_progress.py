@@ -10,6 +10,7 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 
+from translations.models import Manga
 from translations.routing import websocket_urlpatterns
 from translations.services.execution import job_run
 from translations.services.jobs import chapter_request_translation
@@ -102,10 +103,11 @@ def test_a_client_that_reconnects_after_a_seq_gets_only_what_it_missed():
     assert [e["seq"] for e in again] == [7]
 
 
-def test_the_user_who_requested_a_job_may_watch_it_but_no_other_user():
-    owner = get_user_model().objects.create_user("owner", password="x")
-    stranger = get_user_model().objects.create_user("stranger", password="x")
-    job = new_job(1, requested_by=owner)
+def test_whoever_may_read_the_manga_may_watch_its_jobs(settings):
+    # translations/access.py: the reader's live pages need the progress of a job someone else asked for.
+    reader = get_user_model().objects.create_user("reader", password="x")
+    staff = make_staff()
+    job = new_job(1, requested_by=staff)
 
     async def try_connect(user) -> bool:
         communicator = await connect(f"/ws/jobs/{job.pk}/", user)
@@ -113,9 +115,14 @@ def test_the_user_who_requested_a_job_may_watch_it_but_no_other_user():
         await communicator.disconnect()
         return connected
 
-    assert async_to_sync(try_connect)(owner) is True
-    assert async_to_sync(try_connect)(stranger) is False
+    assert async_to_sync(try_connect)(reader) is True
     assert async_to_sync(try_connect)(AnonymousUser()) is False
+    settings.MANGA_PUBLIC_LIBRARY = True
+    assert async_to_sync(try_connect)(AnonymousUser()) is True
+    Manga.objects.filter(pk=job.chapter.manga_id).update(private=True)
+    assert async_to_sync(try_connect)(AnonymousUser()) is False
+    assert async_to_sync(try_connect)(reader) is False
+    assert async_to_sync(try_connect)(staff) is True
 
 
 def test_a_job_that_does_not_exist_is_refused():

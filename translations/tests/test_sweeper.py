@@ -12,7 +12,7 @@ from django_q.signing import SignedPackage
 
 from translations.models import AuditEntry, JobEvent, PageResult, TranslationJob
 from translations.services.execution import _claim_next_page, job_run
-from translations.services.jobs import chapter_request_translation
+from translations.services.jobs import chapter_request_translation, job_enqueue
 from translations.services.sweeper import jobs_sweep
 from translations.tasks import sweep_jobs
 from translations.tests.job_helpers import ScriptedExecutor, make_chapter
@@ -99,16 +99,29 @@ def test_a_page_that_killed_its_worker_too_often_is_failed_instead(settings, bro
 
 
 @pytest.mark.django_db
-def test_a_job_whose_task_was_lost_is_queued_again_after_the_broker_retry_time(settings, broker):
+def test_a_queued_job_whose_task_was_lost_is_queued_again_within_two_sweeper_periods(broker):
     lost = chapter_request_translation(chapter=make_chapter(1, slug="lost"), translator="test", enqueue=False)
     waiting = chapter_request_translation(chapter=make_chapter(1, slug="waiting"), translator="test", enqueue=False)
-    TranslationJob.objects.filter(pk=lost.pk).update(enqueued_at=timezone.now() - timedelta(seconds=1300))
-    TranslationJob.objects.filter(pk=waiting.pk).update(enqueued_at=timezone.now() - timedelta(seconds=60))
+    job_enqueue(lost.pk)
+    broker.purge_queue()  # a cluster popped the task and died
+    job_enqueue(waiting.pk)  # this one waits in the broker (the cluster is busy)
+    first_sweep = timezone.now() + timedelta(seconds=30)
 
-    report = jobs_sweep()
+    assert jobs_sweep(now=first_sweep).requeued_jobs == []  # within one period: maybe on its way to a worker
+    report = jobs_sweep(now=first_sweep + timedelta(minutes=1))
 
     assert report.requeued_jobs == [lost.pk]
-    assert queued_job_ids(broker) == [lost.pk]
+    assert sorted(queued_job_ids(broker)) == sorted([waiting.pk, lost.pk])
+    assert TranslationJob.objects.get(pk=lost.pk).status == "queued"
+
+
+@pytest.mark.django_db
+def test_a_job_with_a_running_page_is_not_queued_again_by_the_lost_task_rule(broker):
+    job, _claimed = running_job()
+    TranslationJob.objects.filter(pk=job.pk).update(enqueued_at=timezone.now() - timedelta(minutes=10))
+
+    assert jobs_sweep().requeued_jobs == []
+    assert queued_job_ids(broker) == []
 
 
 @pytest.mark.django_db

@@ -43,8 +43,15 @@ class Command(BaseCommand):
         parser.add_argument("--gt", type=Path, required=True, help="folder of <image>.json ground truth and images")
         parser.add_argument("--json", type=Path, help="write the overall figures to this JSON file")
         parser.add_argument("--boxes", action="store_true", help="also print every truth box with what was read")
+        parser.add_argument(
+            "--letter",
+            type=Path,
+            metavar="OUT_DIR",
+            help="also letter each page's ref_en through the whole pipeline, report collisions, overflow, sizes, "
+            "dialogue flagged SFX, and save the lettered pages and their reports in OUT_DIR",
+        )
 
-    def handle(self, *args, gt: Path, json: Path | None, boxes: bool, **options) -> None:
+    def handle(self, *args, gt: Path, json: Path | None, boxes: bool, letter: Path | None, **options) -> None:
         if not gt.is_dir() or not any(gt.glob("*.json")):
             raise CommandError(f"--gt {gt} is not a folder of ground-truth .json files")
         try:
@@ -60,10 +67,26 @@ class Command(BaseCommand):
                     at = "" if result.position is None else f" @{result.position + 1}"  # the block's reading place
                     box, text = result.truth.box.as_list(), result.truth.text
                     self.stdout.write(f"    {mark}{at} {box} {text} | {result.read}")
-        overall = evaluation.summary(pages)
+        overall: dict = evaluation.summary(pages)
         self.stdout.write(f"overall: {_figures(overall)}")
+        if letter is not None:
+            overall["lettering"] = self._letter(gt, letter)
         if json is not None:
             json.write_text(_dumps(overall), encoding="utf-8")
+
+    def _letter(self, gt: Path, out_dir: Path) -> dict:
+        from translations.pipeline.factory import build_pipeline
+        from translations.pipeline.lettering_evaluation import letter_dir, lettering_summary
+
+        try:
+            pages = letter_dir(gt, build_pipeline(default_model_dir()), out_dir)
+        except (ModelMissing, PipelineError) as exc:
+            raise CommandError(str(exc)) from exc
+        for page in pages:
+            self.stdout.write(f"lettered {page.image}: {_figures(page.figures())}")
+        figures = lettering_summary(pages)
+        self.stdout.write(f"lettering: {_figures(figures)} → {out_dir}")
+        return figures
 
 
 def _figures(figures: dict) -> str:

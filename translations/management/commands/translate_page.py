@@ -12,7 +12,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from translations.gemini_settings import gemini_config
+from translations.gemini_settings import gemini_config, llm_config
 from translations.pipeline.contracts import PipelineError
 from translations.pipeline.debug import overlay
 from translations.pipeline.factory import get_translator, shared_pipeline
@@ -64,7 +64,12 @@ class Command(BaseCommand):
         except OSError as exc:
             raise CommandError(f"cannot read a --context file: {exc.strerror}") from None
         try:
-            translator = get_translator(name, text=options["text"], gemini=gemini_config(glossary=options["glossary"]))
+            translator = get_translator(
+                name,
+                text=options["text"],
+                gemini=gemini_config(glossary=options["glossary"]),
+                llm=llm_config(glossary=options["glossary"]),
+            )
             outcome = shared_pipeline(str(settings.MANGA_MODEL_DIR)).run(
                 data,
                 translator=translator,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 # A comment starts at a `#` that opens the line or follows whitespace, so `#1` inside a term survives.
@@ -73,6 +73,21 @@ class Glossary:
     @property
     def empty(self) -> bool:
         return not (self.title or self.characters or self.terms or self.style)
+
+    def merged(self, learned: Glossary) -> Glossary:
+        """This glossary plus the terms staff accepted for the manga (the database's part); a learned entry replaces
+        a file entry with the same source, wherever it stood."""
+        if learned.empty:
+            return self
+        sources = {term.source for term in (*learned.characters, *learned.terms)}
+        return replace(
+            self,
+            characters=tuple(t for t in self.characters if t.source not in sources) + learned.characters,
+            terms=tuple(t for t in self.terms if t.source not in sources) + learned.terms,
+        )
+
+    def knows(self, source: str) -> bool:
+        return any(term.source == source for term in (*self.characters, *self.terms))
 
     def prompt_text(self) -> str:
         """The glossary as the prompt states it; honorific policy always included."""

@@ -35,6 +35,7 @@ from translations.pipeline.translators.gemini_prompt import (
     response_schema,
     system_prompt,
 )
+from translations.pipeline.translators.terms import page_proposals
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ class GeminiTranslator:
         self.config = config
         self.client = GeminiClient(config, sleep=sleep, random=random)
         # Read once, here: a broken glossary or dictionary fails before any page is sent.
-        self.glossary = Glossary.load(config.glossary)
+        self.glossary = Glossary.load(config.glossary).merged(config.learned)
         self.pre = ReplacementDict.load(config.dict_dir / "pre_dict.txt")
         self.post = ReplacementDict.load(config.dict_dir / "post_dict.txt")
 
@@ -80,7 +81,10 @@ class GeminiTranslator:
             for block_id, text in texts.items()
             if text is None
         }
-        result = TranslationResult(texts=texts, flags=flags, models=page.models(), usage=page.usage())
+        proposals = page_proposals(page.answers, page_text="\n".join(page.originals.values()), glossary=self.glossary)
+        result = TranslationResult(
+            texts=texts, flags=flags, models=page.models(), usage=page.usage(), proposed_terms=proposals
+        )
         logger.info(
             "gemini page translator=%s model=%s requests=%d untranslated=%d blocked=%s usage=%s",
             self.name,
@@ -104,6 +108,7 @@ class _PageCall:
         self.fallback_reason = ""
         self.image_note = "page image" if translator.with_image else "text only"
         self.records: list[RequestRecord] = []
+        self.answers: list[str] = []  # every answer's JSON, for the glossary proposals
         self.originals = {block.id: block.source_text.strip() for block in request.blocks}
         self.sources = {block.id: translator.pre.apply(block.source_text).strip() for block in request.blocks}
         self.system = system_prompt(
@@ -156,6 +161,8 @@ class _PageCall:
 
     def _usable(self, reply: Reply, asked: tuple[int, ...]) -> dict[int, str]:
         """Parsed answers minus echoes: the source (as read, or as pre-replaced) is never a translation."""
+        if reply.text is not None:
+            self.answers.append(reply.text)
         found = parse_translations(reply.text, asked)
         return {i: text for i, text in found.items() if text not in (self.originals[i], self.sources[i])}
 

@@ -6,6 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from translations.pipeline.translators.dictionaries import Glossary
+
 DEFAULT_MODEL = "gemini-3-flash-preview"
 DEFAULT_FALLBACK_MODEL = "gemini-2.5-flash"
 # Retired or renamed models, mapped to what serves their role today; the one place names are normalised.
@@ -35,6 +37,7 @@ class GeminiConfig:
     retry_after_max_s: float = 120.0  # a longer Retry-After is not waited for: the fallback model is tried
     dict_dir: Path = DEFAULT_DICT_DIR  # prompts, pre_dict.txt, post_dict.txt
     glossary: Path | None = None  # the manga's glossary (JSON, see dict/README.md)
+    learned: Glossary = field(default_factory=Glossary)  # terms staff accepted for this manga (in the database)
 
     def __post_init__(self) -> None:
         model = normalise_model(self.model)

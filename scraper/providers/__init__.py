@@ -1,0 +1,1 @@
+"""Source providers behind one protocol (`base.Provider`); the Madara family is the one built in."""

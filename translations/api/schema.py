@@ -1,0 +1,73 @@
+"""OpenAPI helpers: the documented error answers of each view, and the Bearer security scheme."""
+
+from __future__ import annotations
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+
+from translations.api.errors import ERROR_CODES
+from translations.api.serializers import ErrorSerializer
+
+_REASONS = {
+    400: "The request is not valid",
+    401: "No credentials, or a token that is unknown, revoked or expired",
+    403: "Signed in, but staff only (or a missing CSRF token for a session)",
+    404: "No such object, or one the caller may not read",
+    409: "Conflicts with the object's state",
+    413: "The upload is larger than the server takes",
+    415: "Unsupported request body type",
+    429: "Rate limit reached or the queue is full; see the Retry-After header",
+}
+
+IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp", "image/gif")
+
+IF_NONE_MATCH = OpenApiParameter(
+    "If-None-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="the ETag of a copy the client has: 304 when it is still current",
+)
+
+
+def _codes_for(status: int) -> str:
+    return ", ".join(f"`{code}`" for code, code_status in ERROR_CODES.items() if code_status == status)
+
+
+def errors(*statuses: int) -> dict[int, OpenApiResponse]:
+    """Responses for the given error statuses, plus 401 and 429, which every operation can answer."""
+    wanted = sorted({*statuses, 401, 429})
+    return {
+        status: OpenApiResponse(ErrorSerializer, description=f"{_REASONS[status]}. Codes: {_codes_for(status)}.")
+        for status in wanted
+    }
+
+
+def binary(description: str, *content_types: str) -> dict[tuple[int, str], OpenApiResponse]:
+    return {(200, ct): OpenApiResponse(OpenApiTypes.BINARY, description=description) for ct in content_types}
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "translations.api.authentication.BearerTokenAuthentication"
+    name = "bearerToken"
+
+    def get_security_definition(self, auto_schema) -> dict:
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An API token from /account/tokens/ or `manage.py api_token USERNAME`.",
+        }
+
+
+class CsrfSessionScheme(OpenApiAuthenticationExtension):
+    target_class = "translations.api.authentication.CsrfSessionAuthentication"
+    name = "session"
+
+    def get_security_definition(self, auto_schema) -> dict:
+        return {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": "sessionid",
+            "description": "The site's session cookie; writes also need the X-CSRFToken header.",
+        }
