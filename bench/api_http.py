@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from http_load import run_load  # noqa: E402
+from http_load import run_load  # type: ignore[import-not-found]  # noqa: E402
 
 
 def free_port() -> int:
@@ -126,13 +126,13 @@ def seed(manga_count: int, chapters: int, pages: int) -> dict:
                 for page in rows
             )
     token = token_create(user=staff, name="bench").secret
-    job = TranslationJob.objects.order_by("pk").last()
+    job = TranslationJob.objects.order_by("pk").last()  # type: ignore[assignment]
     return {
         "token": token,
-        "manga": Manga.objects.order_by("pk").last().pk,
+        "manga": Manga.objects.order_by("pk").last().pk,  # type: ignore[union-attr]
         "chapter": job.chapter_id,
         "job": job.pk,
-        "page": Page.objects.order_by("pk").last().pk,
+        "page": Page.objects.order_by("pk").last().pk,  # type: ignore[union-attr]
     }
 
 

@@ -39,7 +39,7 @@ BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from http_load import LoadResult, run_load  # noqa: E402
+from http_load import LoadResult, run_load  # type: ignore[import-not-found]  # noqa: E402
 
 
 def free_port() -> int:
@@ -80,7 +80,7 @@ class ConnectionWatch:
                     "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
                     " AND pid <> pg_backend_pid() AND application_name <> 'bench-probe'"
                 ).fetchone()
-                self.counts.append(int(row[0]))
+                self.counts.append(int(row[0]))  # type: ignore[index]
 
     def _probe(self) -> None:
         import psycopg
@@ -273,7 +273,7 @@ def main() -> int:
                         if result.errors:
                             print(f"    errors: {result.error_kinds}")
                             failed = True
-                        if watch and (peak > bound or watch.probe_failures):
+                        if watch and (peak > bound or watch.probe_failures):  # type: ignore[operator]
                             print(f"    connections: peak {peak} (bound {bound}); probes: {watch.probe_failures[:3]}")
                             failed = True
                 if postgres_dsn():

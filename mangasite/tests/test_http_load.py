@@ -11,7 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
-from http_load import run_load
+from http_load import run_load  # type: ignore[import-not-found]
 
 
 class Handler(BaseHTTPRequestHandler):

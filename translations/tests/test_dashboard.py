@@ -31,7 +31,7 @@ def page_done(job: TranslationJob, *, seconds: float, hours_ago: float, now) -> 
 
 
 def page_failed(job: TranslationJob, *, stage: str, now) -> None:
-    seq = JobEvent.objects.filter(job=job).order_by("-seq").values_list("seq", flat=True).first() + 1
+    seq = JobEvent.objects.filter(job=job).order_by("-seq").values_list("seq", flat=True).first() + 1  # type: ignore[operator]
     JobEvent.objects.create(job=job, seq=seq, type="page.failed", payload={"failure_stage": stage}, created_at=now)
 
 

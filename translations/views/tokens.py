@@ -36,7 +36,7 @@ def token_list(request: HttpRequest) -> HttpResponse:
             created_by=request.user,
         )
         form = TokenForm()
-    tokens = ApiToken.objects.filter(user=request.user)
+    tokens = ApiToken.objects.filter(user=request.user)  # type: ignore[misc]
     response = render(request, "account/tokens.html", {"form": form, "tokens": tokens, "issued": issued})
     # The page may show a secret: keep it out of every cache.
     response["Cache-Control"] = "no-store"

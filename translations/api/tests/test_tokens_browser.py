@@ -48,3 +48,4 @@ def test_a_reader_makes_uses_and_revokes_a_token_in_the_browser(browser, data_di
         tab.assert_no_errors()
     finally:
         stack.stop()
+        print(stack.logs())  # shown by pytest only when the test fails
