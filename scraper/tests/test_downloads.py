@@ -246,3 +246,19 @@ def test_the_sweeper_schedule_is_installed_by_migrate():
     importlib.import_module("scraper.migrations.0002_sweeper_schedule").create_schedule(apps, None)
     schedule = Schedule.objects.get(name="scraper: sweep downloads")
     assert (schedule.func, schedule.schedule_type, schedule.minutes) == ("scraper.tasks.sweep_downloads", "I", 1)
+
+
+def test_a_bug_in_a_provider_fails_the_download_as_internal_and_reaches_the_task_log(site, broker):
+    class BrokenProvider:
+        client = None
+
+        def page_images(self, chapter_url):
+            raise RuntimeError("a bug")
+
+    source = make_source(site)
+    download, _ = request(source, site, "blue-sky", "chapter-1", "1")
+    with pytest.raises(RuntimeError):
+        download_run(download_id=download.pk, provider=BrokenProvider())
+    download.refresh_from_db()
+    assert (download.status, download.error_code) == (Download.Status.ERROR, ErrorCode.INTERNAL)
+    assert "RuntimeError: a bug" in download.error
