@@ -262,3 +262,15 @@ def test_a_bug_in_a_provider_fails_the_download_as_internal_and_reaches_the_task
     download.refresh_from_db()
     assert (download.status, download.error_code) == (Download.Status.ERROR, ErrorCode.INTERNAL)
     assert "RuntimeError: a bug" in download.error
+
+
+def test_image_addresses_from_scraped_html_go_through_the_ssrf_guard(broker):
+    from scraper.testing.madara_site import FixtureChapter, FixtureManga, MadaraSite
+
+    pages = [fixture_image(1), "private", fixture_image(3)]
+    with MadaraSite([FixtureManga("trap", "Trap", chapters=[FixtureChapter("Chapter 1", "chapter-1", pages)])]) as site:
+        download, _ = request(make_source(site), site, "trap", "chapter-1", "1")
+        assert download_run(download_id=download.pk) == Download.Status.PARTIAL
+    page = DownloadPage.objects.get(download=download, index=2)
+    assert page.error_code == ErrorCode.BLOCKED_ADDRESS and "169.254.169.254" in page.error
+    assert not Chapter.objects.exists()
