@@ -79,7 +79,7 @@ def main() -> None:
         from scraper.testing.madara_site import FixtureChapter, FixtureManga, MadaraSite
 
         pages = [page_jpeg(n) for n in range(1, args.pages + 1)]
-        chapters = [FixtureChapter(f"Chapter {run}", f"chapter-{run}", pages) for run in range(1, args.runs + 1)]
+        chapters = [FixtureChapter(f"Chapter {run}", f"chapter-{run}", pages) for run in range(1, args.runs + 1)]  # type: ignore[arg-type]
         walls, rates, rss = [], [], []
         with MadaraSite([FixtureManga("bench", "Bench Manga", chapters=chapters)]) as site:
             source = Source.objects.create(name="bench", base_url=site.url)
@@ -93,7 +93,7 @@ def main() -> None:
                     source=source,
                     manga_url=f"{site.url}manga/bench/",
                     manga_title=f"Bench Manga {run}",
-                    chapter=ChapterChoice(url=site.chapter_url("bench", f"chapter-{run}"), number=run),
+                    chapter=ChapterChoice(url=site.chapter_url("bench", f"chapter-{run}"), number=run),  # type: ignore[arg-type]
                     enqueue=False,
                 )
                 first = len(site.requests)

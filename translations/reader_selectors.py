@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.fields.json import KT
-from django.db.models.functions import Coalesce, Greatest
 from django.utils.translation import gettext
 
 from translations import access, storage
@@ -139,7 +138,7 @@ def _job_state(job: TranslationJob) -> JobState:
         pages_failed=job.pages_failed,
         pages_no_text=job.pages_no_text,
         pages_done=getattr(job, "pages_done", None) or 0,
-        current_page=int(current_page) if active and current_page not in (None, "") else None,
+        current_page=int(current_page) if active and current_page not in (None, "") else None,  # type: ignore[arg-type]
         current_stage=(getattr(job, "current_stage", None) or "") if active else "",
         last_event_seq=job.last_event_seq,
     )
@@ -151,18 +150,15 @@ def _job_state(job: TranslationJob) -> JobState:
 def library_manga(
     user, *, query: str = "", source: str = "", target: str = "", state: str = "", sort: str = "title"
 ) -> QuerySet[Manga]:
-    """The manga the user may read, searched and filtered, each with its chapter count and last activity."""
+    """The manga the user may read, searched and filtered, each with its chapter count.
+
+    "Recently updated" orders by `Manga.updated_at`, which a new chapter and a job queued or
+    finished move forward (signals.py), so the order needs no subquery per manga.
+    """
     jobs = TranslationJob.objects.filter(chapter__manga=OuterRef("pk"))
     if target:
         jobs = jobs.filter(target_language=target)
-    last_chapter = Chapter.objects.filter(manga=OuterRef("pk")).order_by("-created_at").values("created_at")[:1]
-    last_job = jobs.order_by("-created_at").values("created_at")[:1]
-    mangas = access.readable_manga(user).annotate(
-        chapter_count=Count("chapters", distinct=True),
-        last_activity=Greatest(
-            Coalesce(Subquery(last_job), F("created_at")), Coalesce(Subquery(last_chapter), F("created_at"))
-        ),
-    )
+    mangas = access.readable_manga(user).annotate(chapter_count=Count("chapters"))
     if query:
         mangas = mangas.filter(Q(title__icontains=query) | Q(slug__icontains=query))
     if source:
@@ -179,7 +175,7 @@ def library_manga(
         )
     elif state == "untranslated":
         mangas = mangas.filter(~Exists(jobs))
-    return mangas.order_by("-last_activity", "title") if sort == "updated" else mangas.order_by("title", "pk")
+    return mangas.order_by("-updated_at", "title") if sort == "updated" else mangas.order_by("title", "pk")
 
 
 def continue_reading(user, *, limit: int = 6) -> list[ReadingPosition]:
@@ -203,12 +199,19 @@ class ChapterRow:
         return next((job for job in self.jobs if job.active), None)
 
 
-def manga_chapters(manga: Manga) -> list[ChapterRow]:
-    chapters = list(manga.chapters.annotate(page_count=Count("pages")).order_by("number"))
+def manga_chapters(manga: Manga, *, chapters: list[Chapter]) -> list[ChapterRow]:
+    """`chapters` (one page of the manga's list) with their page counts and latest jobs."""
+    ids = [chapter.pk for chapter in chapters]
+    counts = dict(
+        Page.objects.filter(chapter_id__in=ids)
+        .values("chapter_id")
+        .annotate(n=Count("pk"))
+        .values_list("chapter_id", "n")
+    )
     states: dict[int, list[JobState]] = {}
-    for job in _latest_jobs(TranslationJob.objects.filter(chapter__manga=manga)):
+    for job in _latest_jobs(TranslationJob.objects.filter(chapter_id__in=ids)):
         states.setdefault(job.chapter_id, []).append(_job_state(job))
-    return [ChapterRow(chapter, chapter.page_count, tuple(states.get(chapter.pk, ()))) for chapter in chapters]
+    return [ChapterRow(chapter, counts.get(chapter.pk, 0), tuple(states.get(chapter.pk, ()))) for chapter in chapters]
 
 
 def reading_position(user, manga: Manga) -> ReadingPosition | None:

@@ -327,3 +327,26 @@ def test_chapter_numbers_in_urls_match_the_stored_decimal(reader):
     assert reader.get("/read/x/10.5/").status_code == 200
     assert reader.get("/read/x/10.50/").status_code == 200
     assert reader.get("/read/x/10.51/").status_code == 404
+
+
+def test_a_long_chapter_list_is_shown_a_hundred_at_a_time_in_order(reader):
+    manga = Manga.objects.create(slug="long", title="Long")
+    Chapter.objects.bulk_create(Chapter(manga=manga, number=Decimal(n)) for n in range(1, 151))
+
+    first = text(reader.get("/manga/long/"))
+    second = text(reader.get("/manga/long/?page=2"))
+
+    assert first.count('<tr data-chapter="') == 100 and '<tr data-chapter="100">' in first
+    assert second.count('<tr data-chapter="') == 50 and '<tr data-chapter="101">' in second
+    assert "Page 2 of 2" in second
+
+
+def test_recently_updated_follows_new_chapters_and_finished_jobs(reader):
+    old, _ = translated_chapter(1, slug="old-one")
+    make_chapter(1, slug="new-one")
+    assert text(reader.get("/?sort=updated")).index("New-One") < text(reader.get("/?sort=updated")).index("Old-One")
+
+    chapter_request_translation(chapter=old, translator="test", target_language="fr", enqueue=False)
+
+    page = text(reader.get("/?sort=updated"))
+    assert page.index("Old-One") < page.index("New-One")

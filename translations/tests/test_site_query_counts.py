@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 # Session + user, then the page's own reads (see reader_selectors.py).
 LIBRARY_QUERIES = 6  # count, page of manga, recently updated, continue reading
-MANGA_QUERIES = 6  # manga, chapters, latest jobs, position
+MANGA_QUERIES = 9  # manga, chapter count, a page of chapters, their page counts, latest jobs, last number, position
 READER_QUERIES = 10  # manga, chapter, latest jobs, results, pages, previous, next, position
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import render
@@ -14,15 +16,19 @@ from translations.models import SOURCE_LANGUAGES, Language, Manga
 from translations.reader_selectors import (
     LIBRARY_SORTS,
     LIBRARY_STATES,
+    ChapterRow,
+    JobState,
     continue_reading,
     job_status_labels,
     library_manga,
     manga_chapters,
     reading_position,
 )
+from translations.views.links import url_maker
 from translations.views.lookups import login_needed, readable_manga_or_404
 
 LIBRARY_PAGE_SIZE = 48
+CHAPTERS_PAGE_SIZE = 100
 
 
 def library(request) -> HttpResponse:
@@ -64,15 +70,85 @@ def manga_detail(request, slug: str) -> HttpResponse:
     return render(request, "reader/manga.html", manga_context(request, manga))
 
 
+@dataclass(frozen=True)
+class JobItem:
+    """One language's latest job in a chapter row, with its links and labels."""
+
+    state: JobState
+    read_url: str
+    cbz_url: str
+    script_url: str
+    script_json_url: str
+    cancel_url: str
+    retry_url: str
+    stage_label: str
+
+
+@dataclass(frozen=True)
+class ChapterItem:
+    row: ChapterRow
+    label: str
+    progress_label: str
+    read_url: str
+    translate_url: str
+    delete_url: str
+    jobs: tuple[JobItem, ...]
+
+
+def chapter_items(manga: Manga, rows: list[ChapterRow]) -> list[ChapterItem]:
+    read = url_maker("reader", manga.slug)
+    translate = url_maker("chapter-translate", manga.slug)
+    delete = url_maker("chapter-delete", manga.slug)
+    cbz, script, script_json = url_maker("job-cbz"), url_maker("job-script-text"), url_maker("job-script-json")
+    cancel, retry = url_maker("job-cancel"), url_maker("job-retry-failed")
+    chapter_label, progress_label = gettext("Chapter %(number)s"), gettext("Progress of chapter %(number)s")
+    stage_label = gettext("page %(page)s: %(stage)s")
+    items = []
+    for row in rows:
+        slug = row.chapter.slug
+        jobs = tuple(
+            JobItem(
+                state=job,
+                read_url=f"{read(slug)}?lang={job.target_language}",
+                cbz_url=cbz(job.job_id),
+                script_url=script(job.job_id),
+                script_json_url=script_json(job.job_id),
+                cancel_url=cancel(job.job_id),
+                retry_url=retry(job.job_id),
+                stage_label=stage_label % {"page": job.current_page, "stage": job.current_stage}
+                if job.current_page
+                else "",
+            )
+            for job in row.jobs
+        )
+        items.append(
+            ChapterItem(
+                row=row,
+                label=chapter_label % {"number": slug},
+                progress_label=progress_label % {"number": slug},
+                read_url=read(slug),
+                translate_url=translate(slug),
+                delete_url=delete(slug),
+                jobs=jobs,
+            )
+        )
+    return items
+
+
 def manga_context(request, manga: Manga, *, upload_form: UploadForm | None = None) -> dict:
     """The manga page's context; the upload view passes its bound form back with the errors."""
     is_staff = access.is_staff_user(request.user)
-    rows = manga_chapters(manga)
+    chapters = Paginator(manga.chapters.order_by("number"), CHAPTERS_PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = manga_chapters(manga, chapters=list(chapters.object_list))
     if is_staff and upload_form is None:
-        upload_form = UploadForm(initial={"number": int(rows[-1].chapter.number) + 1 if rows else 1})
+        last = manga.chapters.order_by("-number").values_list("number", flat=True).first()
+        upload_form = UploadForm(initial={"number": int(last) + 1 if last is not None else 1})
     return {
         "manga": manga,
         "rows": rows,
+        "chapters_page": chapters,
+        "first_chapter": rows[0].chapter if rows and chapters.number == 1 else None,
+        "items": chapter_items(manga, rows),
         "position": reading_position(request.user, manga),
         "is_staff": is_staff,
         "translate_form": TranslateForm.for_manga(manga) if is_staff else None,

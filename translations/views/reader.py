@@ -15,6 +15,7 @@ from translations.models import Language, ReadingPosition
 from translations.pipeline.languages import RIGHT_TO_LEFT
 from translations.reader_selectors import ReaderChapter, reader_chapter, reading_position
 from translations.services.reading import PositionRefused, position_save
+from translations.views.links import url_maker
 from translations.views.lookups import login_needed, readable_chapter_or_404
 
 # Korean and Chinese chapters are mostly webtoons: one long strip.
@@ -28,12 +29,14 @@ def read_chapter(request, slug: str, chapter: str) -> HttpResponse:
     language = request.GET.get("lang") or None
     view = reader_chapter(manga, chapter_obj, language=language if language in Language.values else None)
     position = reading_position(request.user, manga)
+    data = _reader_data(request, view, position)
     context = {
         "view": view,
+        "pages": data["pages"],
         "manga": manga,
         "chapter": chapter_obj,
         "is_staff": access.is_staff_user(request.user),
-        "reader_data": _reader_data(request, view, position),
+        "reader_data": data,
     }
     return render(request, "reader/read.html", context)
 
@@ -68,21 +71,7 @@ def _reader_data(request, view: ReaderChapter, position: ReadingPosition | None)
             "ws": f"/ws/jobs/{job.job_id}/",
             "retry_failed_url": reverse("job-retry-failed", args=[job.job_id]),
         },
-        "pages": [
-            {
-                "index": item.page.index,
-                "width": item.page.width,
-                "height": item.page.height,
-                "raw": reverse("page-image", args=[item.page.pk]),
-                "out": f"{reverse('result-image', args=[item.result_id])}?v={item.version}" if item.has_output else "",
-                "out_base": reverse("result-image", args=[item.result_id]) if item.result_id else "",
-                "retry_url": reverse("result-retry", args=[item.result_id]) if item.result_id else "",
-                "state": item.state,
-                "error": item.error,
-                "result": item.result_id,
-            }
-            for item in view.pages
-        ],
+        "pages": _pages(view),
         "strings": {
             "translated": _("Translated"),
             "cleaning": _("Cleaned (cleaning mode)"),
@@ -97,6 +86,27 @@ def _reader_data(request, view: ReaderChapter, position: ReadingPosition | None)
             "live_lost": _("Live updates lost; reconnecting…"),
         },
     }
+
+
+def _pages(view: ReaderChapter) -> list[dict]:
+    raw, out, retry = url_maker("page-image"), url_maker("result-image"), url_maker("result-retry")
+    alt = _("Page %(page)s")
+    return [
+        {
+            "index": item.page.index,
+            "width": item.page.width,
+            "height": item.page.height,
+            "alt": alt % {"page": item.page.index},
+            "raw": raw(item.page.pk),
+            "out": f"{out(item.result_id)}?v={item.version}" if item.has_output else "",
+            "out_base": out(item.result_id) if item.result_id else "",
+            "retry_url": retry(item.result_id) if item.result_id else "",
+            "state": item.state,
+            "error": item.error,
+            "result": item.result_id,
+        }
+        for item in view.pages
+    ]
 
 
 @require_POST
