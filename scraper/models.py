@@ -35,6 +35,7 @@ class ErrorCode(models.TextChoices):
     IMPORT_REFUSED = "import_refused", "Library import refused"
     WORKER_LOST = "worker_lost", "Worker died repeatedly"
     PAGES_FAILED = "pages_failed", "Some pages failed"
+    INTERNAL = "internal", "Internal error (a bug: see the worker log)"
 
 
 class ChapterListMode(models.TextChoices):

@@ -196,9 +196,7 @@ def download_run(*, download_id: int, provider: Provider | None = None) -> str:
             return Status.ERROR
         except Exception as exc:
             logger.exception("download %s crashed", download.pk)
-            _end(
-                download, Status.ERROR, code=ErrorCode.CONNECTION, error=f"internal error: {type(exc).__name__}: {exc}"
-            )
+            _end(download, Status.ERROR, code=ErrorCode.INTERNAL, error=f"internal error: {type(exc).__name__}: {exc}")
             raise
 
 

@@ -67,7 +67,7 @@ def test_staff_search_pick_download_and_translate_a_chapter_in_the_browser(
         page.get_by_label("then translate into").check()
         page.get_by_label("Target language").select_option("en")
         page.get_by_label("with").select_option("test")
-        page.get_by_role("button", name="Download").click()
+        page.get_by_role("button", name="Download", exact=True).click()
 
         page.wait_for_url(f"{base}/scraper/downloads/*/")
         status = page.locator("#download-status")
