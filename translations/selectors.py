@@ -65,9 +65,7 @@ def job_events_after(*, job_id: int, after_seq: int, limit: int = 500) -> list[E
 def job_visible_to(*, job_id: int, user) -> bool:
     """Who may watch a job: whoever may read its manga (translations/access.py); staff, as in the admin,
     only with the view permission on jobs."""
-    if not user.is_authenticated or not user.is_active:
-        return False
-    if user.is_staff and not user.has_perm("translations.view_translationjob"):
+    if user.is_authenticated and user.is_staff and not user.has_perm("translations.view_translationjob"):
         return False
     job = TranslationJob.objects.filter(pk=job_id).select_related("chapter__manga").first()
     return job is not None and access.can_read(user, job.chapter.manga)
