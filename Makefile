@@ -10,7 +10,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 SYSTEM_PACKAGES := tesseract-ocr tesseract-ocr-kor chromium nginx prometheus openssl postgresql-client
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: install system-deps models demo test test-pipeline test-embedded test-services lint openapi
+.PHONY: install system-deps models demo test test-pipeline test-embedded test-services lint typecheck mutation openapi
 
 $(STAMP): requirements.lock
 	python3 -m venv $(VENV)
@@ -25,9 +25,11 @@ system-deps:
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
 	fi
 
-# Model weights for the page pipeline (docs/models.md); verified by sha256, fetched once.
+# Model weights for the page pipeline (docs/models.md); verified by sha256, fetched once; then the
+# INT8 copies of the detection models, made from them here (once; about a minute on 2 cores).
 models: $(STAMP)
 	$(PY) manage.py models fetch
+	$(PY) manage.py models quantize
 
 install: $(STAMP) system-deps models
 
@@ -41,6 +43,15 @@ openapi: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(MAKE) typecheck
+
+# mypy with the Django plugin over the whole tree (pyproject.toml [tool.mypy]).
+typecheck: install
+	env -u DATABASE_URL -u REDIS_URL $(VENV)/bin/mypy
+
+# Mutation testing of the seams (docs/mutation.md): slow (minutes to an hour), so not part of `make test`.
+mutation: install
+	$(PY) -m translations.testing.mutation --json data/mutation.json
 
 # The page pipeline's own tests, without Django (its own pytest.ini; fails if django gets imported).
 test-pipeline: install

@@ -192,6 +192,17 @@ class LoadClient:
         return connection
 
     async def _http(self, target: Target, connection: _HttpConnection | None) -> _HttpConnection | None:
+        if connection is not None:
+            try:
+                return await self._http_once(target, connection)
+            except (ConnectionResetError, BrokenPipeError, asyncio.IncompleteReadError) as exc:
+                if isinstance(exc, asyncio.IncompleteReadError) and exc.partial:
+                    raise
+                # The server closed this keep-alive connection while it sat idle (its keep-alive timeout):
+                # what browsers and HTTP libraries do is try again once on a new connection.
+        return await self._http_once(target, None)
+
+    async def _http_once(self, target: Target, connection: _HttpConnection | None) -> _HttpConnection | None:
         if connection is None:
             if self.open_connections >= MAX_OPEN_CONNECTIONS:
                 raise RequestFailed("too_many_open_connections")

@@ -50,10 +50,21 @@ class ZeroCostExecutor:
 
     def translate_page(self, work, *, on_stage):
         from translations.executors import PageExecution
+        from translations.pipeline.report import PageReport, RegionReport
 
         on_stage("pipeline")
-        region = {"id": 1, "box": [0, 0, 5, 5], "source_text": "原文", "translation": "text", "flags": []}
-        report = {"regions": [region], "timings_ms": {}, "models": {}, "mode": "translate"}
+        region = RegionReport(id=1, box=[0, 0, 5, 5], source_text="原文", translation="text", flags=[])
+        report = PageReport(
+            width=1,
+            height=1,
+            source_language=work.source_language,
+            target_language=work.target_language,
+            translator=work.translator,
+            mode="translate",
+            regions=[region],
+            timings_ms={},
+            models={},
+        )
         return PageExecution(image=work.image + b"\0", image_format="PNG", report=report, changed=True)
 
 

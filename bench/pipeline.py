@@ -1,10 +1,13 @@
 """Benchmark the page pipeline: per-stage medians over several runs and peak RSS, per scenario.
 
-    .venv/bin/python bench/pipeline.py [--runs 5] [--translator test] [--threads 2]
+    .venv/bin/python bench/pipeline.py [--runs 5] [--translator test] [--threads 2] [--vs-baseline]
 
-Scenarios: every page in ../shared/evalset/dev (skipped when absent) and a generated 720×14000
-webtoon strip. Each scenario runs in a fresh process, so its peak RSS is its own; the first run
-(model loading) is reported apart from the medians.
+Scenarios: every page in ../shared/evalset/dev (or $MANGA_EVALSET_DIR/dev; skipped when absent) and a
+generated 720×14000 webtoon strip. Each scenario runs in a fresh process, so its peak RSS is its own; the
+first run (model loading) is reported apart from the medians. With `--vs-baseline` every scenario also
+runs with MANGA_PIPELINE_SETTINGS=baseline (the detection settings before issue 13), the two processes
+alternating current, baseline, current, baseline … (`--rounds`), and the ratio current/baseline of the
+per-page medians is printed pair by pair, so a machine whose speed drifts still compares like with like.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere: `translations` must import
-EVALSET = ROOT.parent / "shared" / "evalset" / "dev"
+EVALSET = Path(os.environ.get("MANGA_EVALSET_DIR") or ROOT.parent / "shared" / "evalset") / "dev"
 STRIP = "webtoon-720x14000"
 
 
@@ -73,11 +76,15 @@ def run_scenario(name: str, runs: int, translator_name: str) -> dict:
 
 
 def main() -> None:
+    from translations.pipeline.translators import OFFLINE_TRANSLATORS
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--translator", default="test", choices=["none", "test"])
+    parser.add_argument("--translator", default="test", choices=OFFLINE_TRANSLATORS)
     parser.add_argument("--threads", type=int, default=2, help="MANGA_ONNX_THREADS for the runs (2 cores)")
-    parser.add_argument("--only", help="run one scenario (a dev page file name or " + STRIP + ")")
+    parser.add_argument("--only", help=f"comma-separated scenarios to run (dev page file names, {STRIP})")
+    parser.add_argument("--vs-baseline", action="store_true", help="also run today's settings against the baseline")
+    parser.add_argument("--rounds", type=int, default=2, help="with --vs-baseline: alternations per scenario")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
@@ -87,27 +94,49 @@ def main() -> None:
     scenarios = sorted(p.name for p in EVALSET.glob("*.jpg") if "_en" not in p.name) if EVALSET.is_dir() else []
     scenarios.append(STRIP)
     if args.only:
-        scenarios = [args.only]
+        scenarios = args.only.split(",")
     env = {**os.environ, "MANGA_ONNX_THREADS": str(args.threads)}
     print(f"pipeline, translator={args.translator}, {args.runs} runs (+1 warm-up), {args.threads} ONNX threads")
     print(f"{'scenario':38} {'regions':>7} {'first s':>8} {'median s':>9} {'peak MiB':>9}  stage medians (ms)")
+    ratios: list[float] = []
     for name in scenarios:
-        done = subprocess.run(
-            [sys.executable, __file__, "--one", name, "--runs", str(args.runs), "--translator", args.translator],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        result = json.loads(done.stdout.strip().splitlines()[-1])
-        stage_medians = {
-            stage: round(statistics.median(run.get(stage, 0) for run in result["stages_ms"]))
-            for stage in result["stages_ms"][0]
-        }
-        print(
-            f"{name:38} {result['regions']:7d} {result['first_s']:8.2f} {statistics.median(result['walls_s']):9.2f}"
-            f" {result['peak_rss_mib']:9.0f}  {stage_medians}"
-        )
+        if not args.vs_baseline:
+            _print(name, _child(name, args, env))
+            continue
+        pairs = []
+        for _ in range(args.rounds):
+            current = _child(name, args, {**env, "MANGA_PIPELINE_SETTINGS": "current"})
+            baseline = _child(name, args, {**env, "MANGA_PIPELINE_SETTINGS": "baseline"})
+            _print(name + " [current]", current)
+            _print(name + " [baseline]", baseline)
+            pairs.append(statistics.median(current["walls_s"]) / statistics.median(baseline["walls_s"]))
+        ratios.append(statistics.median(pairs))
+        print(f"{name:38} current/baseline per page: {', '.join(f'{r:.2f}' for r in pairs)}")
+    if ratios:
+        print(f"median ratio current/baseline over {len(ratios)} scenarios: {statistics.median(ratios):.2f}")
+
+
+def _child(name: str, args: argparse.Namespace, env: dict[str, str]) -> dict:
+    done = subprocess.run(
+        [sys.executable, __file__, "--one", name, "--runs", str(args.runs), "--translator", args.translator],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _print(name: str, result: dict) -> None:
+    stage_medians = {
+        stage: round(statistics.median(run.get(stage, 0) for run in result["stages_ms"]))
+        for stage in result["stages_ms"][0]
+    }
+    print(
+        f"{name:38} {result['regions']:7d} {result['first_s']:8.2f} {statistics.median(result['walls_s']):9.2f}"
+        f" {result['peak_rss_mib']:9.0f}  {stage_medians}",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/mangasite_bench REDIS_URL=redis://127.0.0.1:6379/14 \\
         .venv/bin/python bench/progress_delay.py
 
-This process plays the worker: it writes job events (the same `event_record` the workers use)
+This process plays the worker: it writes job events (the same `record_page_stage` the workers use)
 at irregular intervals. A real daphne serves /ws/jobs/<id>/ to a `websockets` client in this
 process, signed in as staff. The delay of each event is the client's receive time minus the
 event's server timestamp. Targets: p95 ≤ 100 ms with Redis, ≤ 1 s embedded (polling).
@@ -56,7 +56,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-progress-") as tmp:
         data_dir = Path(tmp) / "data"
         data_dir.mkdir()
-        from orchestration import setup_django
+        from orchestration import setup_django  # type: ignore[import-not-found]
 
         setup_django(data_dir)
         from django.conf import settings
@@ -64,7 +64,7 @@ def main() -> None:
         from django.test import Client
         from websockets.sync.client import connect
 
-        from translations.progress import EventType, event_record
+        from translations.progress import record_page_stage
         from translations.services.jobs import chapter_request_translation
         from translations.tests.job_helpers import make_chapter, make_staff
 
@@ -101,7 +101,7 @@ def main() -> None:
                     break
                 except requests.ConnectionError:
                     time.sleep(0.1)
-            with connect(
+            with connect(  # type: ignore[call-overload]
                 f"ws://127.0.0.1:{port}/ws/jobs/{job.pk}/",
                 origin=f"http://127.0.0.1:{port}",
                 additional_headers={"Cookie": f"{settings.SESSION_COOKIE_NAME}={session}"},
@@ -118,14 +118,11 @@ def main() -> None:
                 reader = threading.Thread(target=receive)
                 reader.start()
                 rng = random.Random(7)
-                for index in range(args.events):
+                result = job.page_results.select_related("page").get()
+                for _ in range(args.events):
                     time.sleep(rng.uniform(0.005, 0.06))
                     with transaction.atomic():
-                        event_record(
-                            job_id=job.pk,
-                            type=EventType.PAGE_STAGE,
-                            payload={"page_result": 0, "page": index, "stage": "bench"},
-                        )
+                        record_page_stage(result, "bench")
                 reader.join(timeout=60)
         finally:
             os.killpg(daphne.pid, signal.SIGTERM)

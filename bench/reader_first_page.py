@@ -80,7 +80,7 @@ def main() -> int:
         call_command("flush", interactive=False, verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)
     for number in range(1, args.runs + 1):
-        chapter_import(source=DEMO, manga_title="Bench", chapter_number=number, language="ja")
+        chapter_import(source=DEMO, manga_title="Bench", chapter_number=number, language="ja")  # type: ignore[arg-type]
     user = get_user_model().objects.create_user("bench-staff", password=secrets.token_hex(8), is_staff=True)
     session = SessionStore()
     session[SESSION_KEY] = str(user.pk)
@@ -115,7 +115,7 @@ def main() -> int:
         playwright = sync_playwright().start()
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         context = browser.new_context()
-        context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session.session_key, "url": base}])
+        context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session.session_key, "url": base}])  # type: ignore[typeddict-item]
         page = context.new_page()
         deadline = time.monotonic() + 60
         while True:

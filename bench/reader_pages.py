@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 try:  # the hardening issue's client, once it is on main
     from http_load import run_load  # type: ignore[import-not-found]
 except ImportError:
-    from load_client import run_load
+    from load_client import run_load  # type: ignore[import-not-found]
 
 DEMO = ROOT / "demo" / "wikipe-tan"
 GUNICORN_FLAGS = [

@@ -16,6 +16,7 @@ import statistics
 import time
 import uuid
 from collections import deque
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -54,6 +55,9 @@ class ComputeApp:
         self.in_flight = 0  # only touched on the event loop, so no lock
         self.recent_seconds: deque[float] = deque(maxlen=RECENT_PAGES)
         self._tokens = tuple(token.encode() for token in config.tokens)
+        from compute_service.split_routes import SplitRoutes
+
+        self.split = SplitRoutes(self)  # POST /internal/translate/detect and /render (docs/compute-service.md)
 
     def start(self) -> None:
         self.warmup.start()
@@ -70,7 +74,11 @@ class ComputeApp:
                 await _respond(send, 200, self.metrics.render().encode(), "text/plain; version=0.0.4")
             elif route == ("POST", contract.TRANSLATE_PATH):
                 await self._translate(scope, receive, send)
-            elif scope["path"] in (contract.HEALTH_PATH, contract.METRICS_PATH, contract.TRANSLATE_PATH):
+            elif scope["method"] == "POST" and (serve := self.split.serve_for(scope["path"])):
+                await self._translate(scope, receive, send, serve=serve)
+            elif scope["path"] in (contract.HEALTH_PATH, contract.METRICS_PATH, contract.TRANSLATE_PATH) or (
+                self.split.serve_for(scope["path"])
+            ):
                 raise ContractError(ErrorCode.METHOD_NOT_ALLOWED, f"{scope['method']} is not allowed here")
             else:
                 raise ContractError(ErrorCode.NOT_FOUND, f"no route {scope['path']!r}")
@@ -103,7 +111,8 @@ class ComputeApp:
         status = 503 if warmup.state is WarmupState.ERROR else 200
         await _respond(send, status, json.dumps(body).encode(), "application/json")
 
-    async def _translate(self, scope: dict, receive, send) -> None:
+    async def _translate(self, scope: dict, receive, send, serve=None) -> None:
+        """The unified page route; with `serve`, one of the split routes behind the same guard."""
         started = time.perf_counter()
         request_id = _header(scope, "x-request-id").decode("ascii", "replace")[:64] or uuid.uuid4().hex[:12]
         self._authorise(scope)
@@ -123,6 +132,11 @@ class ComputeApp:
         code = "ok"
         try:
             body = await _read_body(receive, self.config.max_body_bytes, self.config.body_timeout_s)
+            if serve is not None:
+                served = await serve(_header(scope, "content-type").decode("latin-1"), body, started)
+                content_type, payload, headers = served
+                await _respond(send, 200, payload, content_type, headers)
+                return
             request = contract.parse_page_request(_header(scope, "content-type").decode("latin-1"), body)
             loop = asyncio.get_running_loop()
             done: PageDone = await loop.run_in_executor(self.executor, self._run_page, request)
@@ -222,16 +236,15 @@ def _check_image(data: bytes, max_pixels: int) -> None:
 
 def _meta(done: PageDone, started: float) -> PageMeta:
     report = done.report
-    models = report.models
     return PageMeta(
         regions_count=len(report.regions),
-        fallback_used="translator_fallback_reason" in models,
+        fallback_used=report.fallback_used,
         stage_elapsed_ms=dict(report.timings_ms),
         remote_elapsed_ms=_ms_since(started),
         cold_start=done.cold_start,
-        model_primary=models.get("translator_primary"),
-        model_fallback=models.get("translator_fallback") if models.get("translator_fallback") != "none" else None,
-        model_selected=models.get("translator"),
+        model_primary=report.primary_model,
+        model_fallback=report.fallback_model,
+        model_selected=report.selected_model,
     )
 
 
@@ -264,7 +277,7 @@ async def _read_body(receive, limit: int, timeout_s: float) -> bytes:
             return b"".join(chunks)
 
 
-async def _error(send, error: ContractError, headers: list[tuple[str, str]] = (), *, close: bool = False) -> None:
+async def _error(send, error: ContractError, headers: Sequence[tuple[str, str]] = (), *, close: bool = False) -> None:
     extra = list(headers) or [(Header.CONTRACT_VERSION.value, contract.CONTRACT_VERSION)]
     if close:
         extra.append(("connection", "close"))

@@ -7,12 +7,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from compute_service.contract import MIN_TOKEN_CHARS
 from translations.pipeline.loading import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS
 
 ROOT = Path(__file__).resolve().parent.parent
 # Cloud Run refuses HTTP/1 requests over 32 MiB before they arrive; the same cap holds elsewhere.
 DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
-MIN_TOKEN_CHARS = 16
 # A body that has not fully arrived this long after its headers is refused (408): a client that
 # declares a body and never sends it must not hold a page slot. 32 MiB at 10 Mbit/s is ~27 s.
 DEFAULT_BODY_TIMEOUT_S = 60

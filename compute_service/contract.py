@@ -18,7 +18,9 @@ from enum import StrEnum
 from urllib.parse import quote, unquote
 
 from compute_service.multipart import MultipartError, media_type, param, split_multipart
-from translations.pipeline.report import PageReport, RegionReport
+from translations.pipeline.languages import SOURCE_LANGUAGES, TARGET_LANGUAGES
+from translations.pipeline.report import PageReport
+from translations.pipeline.translators import TRANSLATORS
 
 # Bump on any change a deployed peer would misread; the service refuses a request that names another.
 CONTRACT_VERSION = "1"
@@ -27,7 +29,8 @@ TRANSLATE_PATH = "/internal/translate/page"
 HEALTH_PATH = "/healthz"
 METRICS_PATH = "/metrics"
 
-TRANSLATORS = ("none", "test", "gemini", "gemini_hq", "openai_compat")  # = pipeline.factory.TRANSLATOR_NAMES
+# TRANSLATORS, SOURCE_LANGUAGES and TARGET_LANGUAGES are the pipeline's lists (imported above).
+MIN_TOKEN_CHARS = 16  # X-Internal-Token: the service refuses to start with a shorter one, the web side too
 MAX_CONTEXT_TRANSLATIONS = 3
 MAX_CONTEXT_CHARS = 20_000  # per previous page: far above a page of dialogue, far below a memory problem
 MAX_NAME_CHARS = 128  # languages, translators, model names
@@ -67,7 +70,7 @@ class ErrorCode(StrEnum):
     NOT_READY = "not_ready"  # the models could not be loaded (healthz says why)
 
 
-ERROR_STATUS: dict[ErrorCode, int] = {
+ERROR_STATUS: dict[str, int] = {
     ErrorCode.BAD_REQUEST: 400,
     ErrorCode.CONTRACT_MISMATCH: 400,
     ErrorCode.UNAUTHORIZED: 401,
@@ -139,8 +142,6 @@ class PageRequest:
 
     def validate(self) -> None:
         """Raise ContractError for anything the service would refuse before reading the image."""
-        from translations.pipeline.languages import SOURCE_LANGUAGES, TARGET_LANGUAGES
-
         if not self.image:
             raise ContractError(ErrorCode.CORRUPT_IMAGE, "the image is empty", stage="load")
         if self.source_language not in SOURCE_LANGUAGES:
@@ -204,24 +205,28 @@ def parse_page_request(content_type: str, body: bytes) -> PageRequest:
     if "image" not in fields:
         raise ContractError(ErrorCode.BAD_REQUEST, "missing field 'image'")
 
-    def text(name: str, required: bool = True) -> str | None:
+    def optional(name: str) -> str | None:
         if name not in fields:
-            if required:
-                raise ContractError(ErrorCode.BAD_REQUEST, f"missing field {name!r}")
             return None
         try:
             return fields[name][1].decode("utf-8").strip()
         except UnicodeDecodeError:
             raise ContractError(ErrorCode.BAD_REQUEST, f"field {name!r} is not UTF-8") from None
 
+    def text(name: str) -> str:
+        value = optional(name)
+        if value is None:
+            raise ContractError(ErrorCode.BAD_REQUEST, f"missing field {name!r}")
+        return value
+
     request = PageRequest(
         image=fields["image"][1],
         source_language=text("source_language"),
         target_language=text("target_language"),
         translator=text("translator"),
-        context_translations=_context(text("context_translations", required=False)),
-        primary_model=text("primary_model", required=False) or None,
-        fallback_model=text("fallback_model", required=False) or None,
+        context_translations=_context(optional("context_translations")),
+        primary_model=optional("primary_model") or None,
+        fallback_model=optional("fallback_model") or None,
         image_filename=param(fields["image"][0], "content-disposition", "filename") or "page",
     )
     request.validate()
@@ -351,7 +356,7 @@ def decode_page_response(status: int, headers: Mapping[str, str], body: bytes) -
     if image_type not in formats:
         raise ContractError(ErrorCode.INTERNAL, f"unexpected image type {image_type!r}", status=502)
     try:
-        report = page_report_from_dict(json.loads(parts["report"][1]))
+        report = PageReport.from_dict(json.loads(parts["report"][1]))
     except (ValueError, TypeError, KeyError) as exc:
         raise ContractError(ErrorCode.INTERNAL, f"malformed page report: {exc}", status=502) from None
     return PageResponse(
@@ -377,8 +382,3 @@ def _parts(content_type: str, body: bytes, code: ErrorCode, status: int) -> list
         return split_multipart(content_type, body)
     except MultipartError as exc:
         raise ContractError(code, str(exc), status=status) from None
-
-
-def page_report_from_dict(data: dict) -> PageReport:
-    regions = [RegionReport(**region) for region in data["regions"]]
-    return PageReport(**{**data, "regions": regions})

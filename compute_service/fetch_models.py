@@ -20,7 +20,7 @@ def main() -> int:
         except registry.FetchRefused as exc:
             print(f"model {spec.name}: {exc}", file=sys.stderr)
             return 1
-        print(f"model {spec.name}: {'fetched' if wrote else 'present'} and verified (sha256 {spec.sha256[:12]}…)")
+        print(f"model {spec.name}: {'fetched' if wrote else 'present'} and verified (sha256 {spec.sha256[:12]}…)")  # type: ignore[index]
     return 0
 
 

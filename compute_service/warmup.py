@@ -10,7 +10,6 @@ import logging
 import threading
 import time
 from enum import StrEnum
-from pathlib import Path
 
 import numpy as np
 
@@ -63,7 +62,7 @@ class Warmup:
                 max_pixels=self.config.max_image_pixels,
             )
             _exercise(pipeline)
-            self.providers = _providers(self.config.model_dir)
+            self.providers = _providers()
             self.pipeline = pipeline
             self.state = WarmupState.OK
             self.metrics.set("compute_ready", 1)
@@ -88,11 +87,6 @@ def _exercise(pipeline: PagePipeline) -> None:
     pipeline.recognizer.read(strip, (TextLine(Box(0, 0, 160, 48), corners, vertical=False),), "ja")
 
 
-def _providers(model_dir: Path) -> dict[str, list[str]]:
-    found = {}
-    for spec in registry.default_manifest().values():
-        path = Path(model_dir) / spec.filename
-        if not spec.optional and path.is_file():
-            # Cached per path: this returns the session the pipeline already made, it opens nothing new.
-            found[spec.filename] = registry.onnx_session(path).get_providers()
-    return found
+def _providers() -> dict[str, list[str]]:
+    # The sessions the pipeline opened (an INT8 copy where one is used): asking by file name would open more.
+    return registry.session_providers()

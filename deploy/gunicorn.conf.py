@@ -7,15 +7,18 @@ the environment (docs/configuration.md, "Serving").
 import os
 
 bind = os.environ.get("MANGA_WEB_BIND", "127.0.0.1:8000")
-workers = int(os.environ.get("MANGA_WEB_WORKERS", "3"))
+workers = int(os.environ.get("MANGA_WEB_WORKERS", "2"))
 threads = int(os.environ.get("MANGA_WEB_THREADS", "4"))
 worker_class = "gthread"
-# A request (a CBZ import validates every page) may take minutes; nginx waits 300 s for it.
-timeout = int(os.environ.get("MANGA_WEB_TIMEOUT", "300"))
-# On SIGTERM, requests in flight get this long before the workers are killed; below the unit's
-# TimeoutStopSec (180 s) so gunicorn, not systemd, decides.
-graceful_timeout = int(os.environ.get("MANGA_WEB_GRACEFUL_TIMEOUT", "170"))
+# The numbers of docs/serving.md: threads = MANGA_DB_POOL_MAX_SIZE (one pooled connection each).
+# A worker stuck in one request this long is restarted; raise it for very large CBZ imports.
+timeout = int(os.environ.get("MANGA_WEB_TIMEOUT", "60"))
+# On SIGTERM, requests in flight get this long; below the unit's TimeoutStopSec (35 s).
+graceful_timeout = int(os.environ.get("MANGA_WEB_GRACEFUL_TIMEOUT", "30"))
 keepalive = 5
+# Recycle a worker now and then, so slow growth of memory stays bounded.
+max_requests = 2000
+max_requests_jitter = 200
 # nginx is the only client: trust its X-Forwarded-* from loopback (and the compose network).
 forwarded_allow_ips = os.environ.get("MANGA_WEB_FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 # gunicorn's control socket (default ~/.gunicorn/) is not used: systemd and compose signal the master.

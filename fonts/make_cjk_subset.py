@@ -24,7 +24,7 @@ RANGES = [
 
 def double_byte(codec: str) -> set[int]:
     """Every character of a two-byte legacy charset: JIS X 0208 (levels 1-2), GB 2312, KS X 1001."""
-    found = set()
+    found: set[int] = set()
     for lead in range(0xA1, 0xFF):
         for trail in range(0xA1, 0xFF):
             try:

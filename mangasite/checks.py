@@ -10,10 +10,10 @@ import os
 from django.conf import settings
 from django.core.checks import Error, register
 
-from compute_service.config import MIN_TOKEN_CHARS
-from translations.models import ExecutionBackend, Translator
+from compute_service.contract import MIN_TOKEN_CHARS
+from translations.models import ExecutionBackend
+from translations.pipeline.translators import GEMINI_TRANSLATORS, OPENAI_COMPAT, TRANSLATORS
 
-TRANSLATORS = Translator.values
 EXECUTION_BACKENDS = ExecutionBackend.values
 
 
@@ -77,7 +77,7 @@ def check_translator(app_configs, **kwargs) -> list[Error]:
                 id="mangasite.E005",
             )
         ]
-    if translator == "openai_compat" and not (settings.MANGA_LLM_BASE_URL and settings.MANGA_LLM_MODEL):
+    if translator == OPENAI_COMPAT and not (settings.MANGA_LLM_BASE_URL and settings.MANGA_LLM_MODEL):
         return [
             Error(
                 "MANGA_DEFAULT_TRANSLATOR='openai_compat' needs MANGA_LLM_BASE_URL and MANGA_LLM_MODEL.",
@@ -93,7 +93,7 @@ def check_translator(app_configs, **kwargs) -> list[Error]:
                 id="mangasite.E017",
             )
         ]
-    if translator.startswith("gemini") and not settings.GEMINI_API_KEY:
+    if translator in GEMINI_TRANSLATORS and not settings.GEMINI_API_KEY:
         return [
             Error(
                 f"MANGA_DEFAULT_TRANSLATOR={translator!r} needs GEMINI_API_KEY.",

@@ -17,9 +17,9 @@ def forget_inherited_pools() -> None:
     from django.db import connections
     from django.db.backends.postgresql.base import DatabaseWrapper
 
-    if DatabaseWrapper._connection_pools:
-        _inherited.append(dict(DatabaseWrapper._connection_pools))
-        DatabaseWrapper._connection_pools.clear()
+    if DatabaseWrapper._connection_pools:  # type: ignore[attr-defined]
+        _inherited.append(dict(DatabaseWrapper._connection_pools))  # type: ignore[attr-defined]
+        DatabaseWrapper._connection_pools.clear()  # type: ignore[attr-defined]
     for wrapper in connections.all(initialized_only=True):
         if wrapper.connection is not None:
             _inherited.append(wrapper.connection)

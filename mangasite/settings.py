@@ -8,6 +8,7 @@ REDIS_URL moves the channel layer and the task broker to Redis.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 
@@ -69,6 +70,8 @@ MANGA_TRANSLATE_EXECUTION_BACKEND = env_str("MANGA_TRANSLATE_EXECUTION_BACKEND",
 # Local executor: pages read (load → detect → OCR → group) ahead of the one being translated; 0 turns it off.
 MANGA_READ_AHEAD_PAGES = env_int("MANGA_READ_AHEAD_PAGES", 2, minimum=0)
 MANGA_CLOUDRUN_EXEC_URL = env_str("MANGA_CLOUDRUN_EXEC_URL")
+# cloudrun: detect and render as two calls, translating in the worker between them (docs/compute-service.md).
+MANGA_CLOUDRUN_SPLIT = env_bool("MANGA_CLOUDRUN_SPLIT", False)
 MANGA_INTERNAL_API_TOKEN = env_secret("MANGA_INTERNAL_API_TOKEN")
 MANGA_CLOUDRUN_TIMEOUT_SEC = env_int("MANGA_CLOUDRUN_TIMEOUT_SEC", 120, minimum=1)
 MANGA_CLOUDRUN_EXECUTOR_RETRIES = env_int("MANGA_CLOUDRUN_EXECUTOR_RETRIES", 2, minimum=0)
@@ -148,7 +151,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": MANGA_DATA_DIR / "mangasite.sqlite3",
+            "NAME": str(MANGA_DATA_DIR / "mangasite.sqlite3"),
             "OPTIONS": {
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
@@ -177,7 +180,7 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
-Q_CLUSTER = {
+Q_CLUSTER: dict[str, Any] = {
     "name": "mangasite",
     "workers": env_int("MANGA_Q_WORKERS", 2, minimum=1),
     # A page may take minutes on a CPU; retry must stay above timeout (check mangasite.E006).
@@ -248,6 +251,10 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "library"
 LOGOUT_REDIRECT_URL = "library"
+# Sign-in throttling (mangasite/login_throttle.py): wrong passwords per account before a lock, and its length.
+AUTHENTICATION_BACKENDS = ["mangasite.login_throttle.ThrottledModelBackend"]
+MANGA_LOGIN_MAX_FAILURES = env_int("MANGA_LOGIN_MAX_FAILURES", 10, minimum=1)
+MANGA_LOGIN_LOCKOUT_SEC = env_int("MANGA_LOGIN_LOCKOUT_SEC", 900, minimum=1)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
@@ -336,8 +343,8 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# Throttle counters (and nothing else yet): shared by every web process through Redis when
-# there is one; per process otherwise (docs/api.md, "Throttles").
+# Throttle counters (the API's, and sign-in failures): shared by every web process through Redis
+# when there is one; per process otherwise (docs/api.md, "Throttles"; docs/configuration.md).
 if REDIS_URL:
     CACHES = {
         "default": {

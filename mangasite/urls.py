@@ -5,6 +5,10 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 
+from mangasite.login_throttle import ThrottledAdminAuthenticationForm
+
+admin.site.login_form = ThrottledAdminAuthenticationForm  # says "locked" after too many wrong passwords
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("scraper/", include("scraper.urls")),

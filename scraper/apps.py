@@ -10,4 +10,4 @@ class ScraperConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from scraper import checks  # noqa: F401  (registers the checks)
+        from scraper import checks, signals  # noqa: F401  (registers the checks, connects the receivers)

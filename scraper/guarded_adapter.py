@@ -18,33 +18,33 @@ from urllib3.util import connection
 from scraper.ssrf import resolve_checked
 
 
-class _GuardedConnection:
+def guarded_socket(conn: HTTPConnection) -> socket.socket:
+    """What urllib3's `_new_conn` does, but only to addresses the guard admits."""
+    infos = resolve_checked(conn._dns_host, conn.port)  # BlockedAddress propagates as it is
+    failure: OSError | None = None
+    for info in infos:
+        try:
+            return connection.create_connection(
+                (str(info[4][0]), conn.port),
+                conn.timeout,
+                source_address=conn.source_address,
+                socket_options=conn.socket_options,
+            )
+        except TimeoutError as exc:
+            raise ConnectTimeoutError(conn, f"Connection to {conn.host} timed out.") from exc
+        except OSError as exc:
+            failure = exc
+    raise NewConnectionError(conn, f"Failed to establish a new connection: {failure}")
+
+
+class GuardedHTTPConnection(HTTPConnection):
     def _new_conn(self) -> socket.socket:
-        infos = resolve_checked(self._dns_host, self.port)  # BlockedAddress propagates as it is
-        failure: OSError | None = None
-        for info in infos:
-            try:
-                sock = connection.create_connection(
-                    (info[4][0], self.port),
-                    self.timeout,
-                    source_address=self.source_address,
-                    socket_options=self.socket_options,
-                )
-            except TimeoutError as exc:
-                raise ConnectTimeoutError(self, f"Connection to {self.host} timed out.") from exc
-            except OSError as exc:
-                failure = exc
-                continue
-            return sock
-        raise NewConnectionError(self, f"Failed to establish a new connection: {failure}")
+        return guarded_socket(self)
 
 
-class GuardedHTTPConnection(_GuardedConnection, HTTPConnection):
-    pass
-
-
-class GuardedHTTPSConnection(_GuardedConnection, HTTPSConnection):
-    pass
+class GuardedHTTPSConnection(HTTPSConnection):
+    def _new_conn(self) -> socket.socket:
+        return guarded_socket(self)
 
 
 class GuardedHTTPConnectionPool(HTTPConnectionPool):

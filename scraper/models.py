@@ -35,6 +35,7 @@ class ErrorCode(models.TextChoices):
     IMPORT_REFUSED = "import_refused", "Library import refused"
     WORKER_LOST = "worker_lost", "Worker died repeatedly"
     PAGES_FAILED = "pages_failed", "Some pages failed"
+    INTERNAL = "internal", "Internal error (a bug: see the worker log)"
 
 
 class ChapterListMode(models.TextChoices):
@@ -199,7 +200,7 @@ _S = Download.Status
 # Each target status → the statuses it may be reached from.
 DOWNLOAD_TRANSITIONS: dict[str, tuple[str, ...]] = {
     _S.QUEUED: (_S.RUNNING, _S.PARTIAL, _S.ERROR, _S.CANCELLED),
-    _S.RUNNING: (_S.QUEUED, _S.RUNNING),  # running → running: a worker's claim after a lost one
+    _S.RUNNING: (_S.QUEUED,),
     _S.SUCCESS: (_S.RUNNING,),
     _S.PARTIAL: (_S.RUNNING,),
     _S.ERROR: (_S.QUEUED, _S.RUNNING),

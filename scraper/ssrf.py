@@ -59,7 +59,7 @@ def resolve_checked(host: str, port: int) -> list[tuple]:
     if not infos:
         raise ScrapeError(ErrorCode.CONNECTION, f"{host} resolves to no address.")
     for info in infos:
-        check_address(info[4][0], host)
+        check_address(str(info[4][0]), host)
     return infos
 
 

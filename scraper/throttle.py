@@ -9,10 +9,11 @@ downloading from one site therefore share its rate limit instead of doubling it.
 from __future__ import annotations
 
 import random
+import threading
 import time
 from datetime import timedelta
 
-from django.db import IntegrityError, close_old_connections, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from scraper.models import HostThrottle
@@ -42,6 +43,7 @@ def throttle_reserve(host: str, interval: float) -> float:
 
 def throttle_wait(host: str, interval: float) -> None:
     delay = throttle_reserve(host, interval)
+    release_thread_connection()
     if delay > 0:
         time.sleep(delay)
 
@@ -56,5 +58,11 @@ def throttle_defer(host: str, seconds: float) -> None:
 
 
 def release_thread_connection() -> None:
-    """Threads that fetched for a download close their own database connection when they are done."""
-    close_old_connections()
+    """A helper thread (a download's fetchers, its heartbeat) gives its connection back between uses.
+
+    PostgreSQL connections come from a small per-process pool (MANGA_DB_POOL_MAX_SIZE); a fetcher
+    that kept its connection through a slow image would starve the others. The main thread keeps
+    its connection as Django always does, and nothing is closed inside a transaction.
+    """
+    if threading.current_thread() is not threading.main_thread() and not connection.in_atomic_block:
+        connection.close()

@@ -85,10 +85,10 @@ def search(request: HttpRequest, source_id: int) -> HttpResponse:
 def catalog(request: HttpRequest, source_id: int) -> HttpResponse:
     source = get_object_or_404(Source, pk=source_id, enabled=True)
     page = _page_number(request)
-    context = {"source": source, "page": page, "catalog": None, "results": None, "error": None}
+    context: dict[str, object] = {"source": source, "page": page, "catalog": None, "results": None, "error": None}
     try:
-        context["catalog"] = source_provider(source).catalog(page)
-        context["results"] = context["catalog"].items
+        listing = source_provider(source).catalog(page)
+        context.update(catalog=listing, results=listing.items)
     except ScrapeError as exc:
         context["error"] = exc
     return render(request, "scraper/results.html", context)
@@ -136,7 +136,7 @@ def queue_downloads(request: HttpRequest, source_id: int) -> HttpResponse:
         messages.error(request, f"[{exc.code}] {exc}")
         return redirect(back)
     picked = set(request.POST.getlist("chapter"))
-    spec = request.POST.get("selection", "").strip()
+    spec = "new" if request.POST.get("all_new") else request.POST.get("selection", "").strip()
     try:
         chosen = [chapter for chapter in detail.chapters if chapter.url in picked]
         if spec:

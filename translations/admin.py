@@ -9,7 +9,9 @@ audit log; each action tells the user what happened to every row.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from datetime import timedelta
+from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
@@ -37,7 +39,7 @@ admin.site.site_header = "Mangasite administration"
 admin.site.site_title = "Mangasite"
 
 # Source links are typed without a scheme as often as not; https is Django 6's default too.
-URL_FIELDS_ASSUME_HTTPS = {models.URLField: {"assume_scheme": "https"}}
+URL_FIELDS_ASSUME_HTTPS: Mapping[type[models.Field], Mapping[str, Any]] = {models.URLField: {"assume_scheme": "https"}}
 
 
 def page_thumbnail(page_id: int | None, *, max_height: int = 96) -> str | None:
@@ -54,6 +56,8 @@ def pretty_json(value) -> str:
 
 class JobActions:
     """The permission behind every job action: staff who may create translation jobs."""
+
+    message_user: Callable[..., None]  # from the ModelAdmin this mixes into
 
     def has_run_jobs_permission(self, request) -> bool:
         return request.user.has_perm("translations.add_translationjob")
@@ -109,7 +113,7 @@ class ChapterInline(ReadOnlyInline):
 
     @admin.display(description="pages")
     def page_count(self, chapter: Chapter) -> int:
-        return chapter.page_count
+        return chapter.page_count  # type: ignore[attr-defined]  # annotated by get_queryset  # type: ignore[attr-defined]  # annotated by get_queryset
 
 
 class PageInline(PageColumns, ReadOnlyInline):
@@ -171,11 +175,11 @@ class MangaAdmin(admin.ModelAdmin):
 
     @admin.display(description="chapters", ordering="chapter_count")
     def chapter_count(self, manga: Manga) -> int:
-        return manga.chapter_count
+        return manga.chapter_count  # type: ignore[attr-defined]  # annotated by get_queryset
 
     @admin.display(description="cover")
     def cover_thumbnail(self, manga: Manga) -> str | None:
-        return page_thumbnail(manga.cover_page_id, max_height=64)
+        return page_thumbnail(manga.cover_page_id, max_height=64)  # type: ignore[attr-defined]
 
 
 @admin.register(GlossaryTerm)
@@ -241,11 +245,11 @@ class ChapterAdmin(JobActions, admin.ModelAdmin):
 
     @admin.display(description="pages", ordering="page_count")
     def page_count(self, chapter: Chapter) -> int:
-        return chapter.page_count
+        return chapter.page_count  # type: ignore[attr-defined]
 
     @admin.display(description="latest job")
     def latest_job_status(self, chapter: Chapter) -> str | None:
-        status = chapter.latest_job_status
+        status = chapter.latest_job_status  # type: ignore[attr-defined]  # annotated by get_queryset
         return TranslationJob.Status(status).label if status else None
 
 

@@ -142,6 +142,6 @@ def chapter_transport(*, since: datetime, limit: int = 20) -> list[ChapterTransp
         .order_by("-finished_at")[:limit]
     )
     return [
-        ChapterTransport(job.pk, str(job.chapter), job.transport_ratio, job.transport_ratio > TRANSPORT_RATIO_TRIGGER)
+        ChapterTransport(job.pk, str(job.chapter), job.transport_ratio, job.transport_ratio > TRANSPORT_RATIO_TRIGGER)  # type: ignore[arg-type, operator]
         for job in jobs
     ]

@@ -21,6 +21,7 @@ import requests
 from django.conf import settings
 
 from translations.models import ExecutionBackend
+from translations.pipeline.report import PageReport
 
 logger = logging.getLogger(__name__)
 
@@ -49,8 +50,8 @@ class PageWork:
 class PageExecution:
     image: bytes = field(repr=False)
     image_format: str  # JPEG, PNG or WEBP
-    report: dict  # PageReport.to_dict()
-    changed: bool  # something was erased or lettered
+    report: PageReport
+    changed: bool | None  # something was erased or lettered; None: the compute service does not say
     fallback_used: bool = False  # the translator fell back to its fallback model
     request_bytes: int = 0
     response_bytes: int = 0
@@ -111,6 +112,8 @@ def get_executor(backend: str) -> TranslateExecutor:
     """The executor a job's `backend` names, made once per process (after any fork: it is lazy)."""
     if backend == ExecutionBackend.LOCAL:
         return _local_executor()
+    if backend == ExecutionBackend.CLOUDRUN and settings.MANGA_CLOUDRUN_SPLIT:
+        return _split_executor()
     if backend == ExecutionBackend.CLOUDRUN:
         return CloudRunExecutor(
             url=settings.MANGA_CLOUDRUN_EXEC_URL,
@@ -126,6 +129,21 @@ def get_executor(backend: str) -> TranslateExecutor:
 @functools.cache
 def _local_executor() -> LocalExecutor:
     return LocalExecutor(model_dir=Path(settings.MANGA_MODEL_DIR), read_ahead=settings.MANGA_READ_AHEAD_PAGES)
+
+
+@functools.cache
+def _split_executor() -> TranslateExecutor:
+    """One per process: it holds the detections started ahead for the next pages."""
+    from translations.split_executor import SplitCloudRunExecutor
+
+    return SplitCloudRunExecutor(
+        url=settings.MANGA_CLOUDRUN_EXEC_URL,
+        token=settings.MANGA_INTERNAL_API_TOKEN,
+        timeout_sec=settings.MANGA_CLOUDRUN_TIMEOUT_SEC,
+        retries=settings.MANGA_CLOUDRUN_EXECUTOR_RETRIES,
+        backoff_ms=settings.MANGA_CLOUDRUN_BACKOFF_MS,
+        read_ahead=settings.MANGA_READ_AHEAD_PAGES,
+    )
 
 
 class LocalExecutor:
@@ -185,13 +203,12 @@ class LocalExecutor:
             raise ExecutorError(
                 exc.stage, str(exc), code="pipeline_failed", translate_elapsed_ms=_ms(started)
             ) from None
-        report = outcome.report.to_dict()
         return PageExecution(
             image=outcome.image,
             image_format=outcome.format,
-            report=report,
+            report=outcome.report,
             changed=outcome.changed,
-            fallback_used=_fallback_used(report),
+            fallback_used=outcome.report.fallback_used,
             translate_elapsed_ms=_ms(started),
         )
 
@@ -208,11 +225,6 @@ def _translator_options(work: PageWork) -> dict:
     if work.translator == "openai_compat":
         return {"llm": llm_config(glossary=glossary, learned=learned)}
     return {}
-
-
-def _fallback_used(report: dict) -> bool:
-    # The Gemini translator names why it left its primary model; the compute service reads the same key.
-    return "translator_fallback_reason" in (report.get("models") or {})
 
 
 def _ms(started: float) -> int:
@@ -351,7 +363,7 @@ class CloudRunExecutor:
                     return PageExecution(
                         image=answer.image,
                         image_format=answer.image_format,
-                        report=answer.report.to_dict(),
+                        report=answer.report,
                         changed=None,  # the service does not say; the job service compares bytes
                         fallback_used=answer.meta.fallback_used,
                         request_bytes=sent,

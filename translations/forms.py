@@ -48,7 +48,7 @@ class UploadForm(forms.Form):
         label=_("Chapter number"), min_value=Decimal(0), max_value=Decimal("999999.99"), decimal_places=2
     )
     title = forms.CharField(label=_("Chapter title"), max_length=300, required=False)
-    files = MultipleFileField(
+    files = MultipleFileField(  # type: ignore[assignment]
         label=_("Pages"),
         help_text=_("Page images (JPEG, PNG, WebP, GIF), or one .zip or .cbz"),
         widget=MultipleFileInput(attrs={"accept": "image/jpeg,image/png,image/webp,image/gif,.zip,.cbz"}),

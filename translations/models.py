@@ -10,13 +10,18 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from translations import storage
+from translations.pipeline import languages
+from translations.pipeline import translators as pipeline_translators
 
 
 class Language(models.TextChoices):
+    """Labels for the pipeline's language codes (pipeline/languages.py); a test checks they agree."""
+
     JAPANESE = "ja", "Japanese"
     KOREAN = "ko", "Korean"
     CHINESE = "zh", "Chinese"
@@ -33,16 +38,18 @@ class Language(models.TextChoices):
 
 
 # Languages the pipeline can read (detection + OCR exist for them).
-SOURCE_LANGUAGES = (Language.JAPANESE, Language.KOREAN, Language.CHINESE, Language.ENGLISH)
+SOURCE_LANGUAGES = tuple(Language(code) for code in languages.SOURCE_LANGUAGES)
 
 
 class Translator(models.TextChoices):
-    GEMINI_HQ = "gemini_hq", "Gemini (page image + text)"
-    GEMINI = "gemini", "Gemini (text only)"
-    OPENAI_COMPAT = "openai_compat", "OpenAI-compatible server (Ollama, vLLM, OpenRouter…)"
-    NONE = "none", "Cleaning only (no translation)"
+    """Labels for the pipeline's translator names (pipeline/translators/__init__.py)."""
+
+    GEMINI_HQ = pipeline_translators.GEMINI_HQ, "Gemini (page image + text)"
+    GEMINI = pipeline_translators.GEMINI, "Gemini (text only)"
+    OPENAI_COMPAT = pipeline_translators.OPENAI_COMPAT, "OpenAI-compatible server (Ollama, vLLM, OpenRouter…)"
+    NONE = pipeline_translators.NONE, "Cleaning only (no translation)"
     # Letters a fixed string into every balloon: exercises the whole pipeline offline (tests, demos).
-    TEST = "test", "Test lettering (offline)"
+    TEST = pipeline_translators.TEST, "Test lettering (offline)"
 
 
 class ExecutionBackend(models.TextChoices):
@@ -217,6 +224,27 @@ class TranslationJob(models.Model):
     def move_to(self, status: str, *, where: dict | None = None, **fields) -> bool:
         return _move(self, JOB_TRANSITIONS, status, fields, where, finished=status in JOB_FINAL)
 
+    def refresh_counters(self) -> None:
+        """Derive the counters and audit totals from the page results (call inside a transaction).
+
+        Derived, never incremented: a page delivered twice cannot be counted twice. The row is
+        updated, and so is this object.
+        """
+        page = PageResult.Status
+        totals = PageResult.objects.filter(job_id=self.pk).aggregate(
+            pages_total=Count("pk"),
+            pages_succeeded=Count("pk", filter=Q(status=page.SUCCEEDED)),
+            pages_failed=Count("pk", filter=Q(status=page.FAILED)),
+            pages_no_text=Count("pk", filter=Q(status=page.NO_TEXT)),
+            request_bytes_total=Coalesce(Sum("request_bytes"), 0),
+            response_bytes_total=Coalesce(Sum("response_bytes"), 0),
+            remote_elapsed_ms_total=Coalesce(Sum("remote_elapsed_ms"), 0),
+            translate_elapsed_ms_total=Coalesce(Sum("translate_elapsed_ms"), 0),
+        )
+        TranslationJob.objects.filter(pk=self.pk).update(**totals)
+        for name, value in totals.items():
+            setattr(self, name, value)
+
 
 class PageResult(models.Model):
     """One page of one job.
@@ -341,7 +369,7 @@ def _move(
         changes.setdefault("started_at", now)
     if finished:
         changes.setdefault("finished_at", now)
-    updated = type(obj).objects.filter(pk=obj.pk, status__in=sources, **(where or {})).update(**changes)
+    updated = type(obj)._default_manager.filter(pk=obj.pk, status__in=sources, **(where or {})).update(**changes)
     if updated:
         for name, value in changes.items():
             setattr(obj, name, value)
@@ -416,7 +444,8 @@ class ApiToken(models.Model):
     """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
-    name = models.CharField(max_length=100, help_text="what the token is for, e.g. 'backup script'")
+    NAME_LENGTH = 100
+    name = models.CharField(max_length=NAME_LENGTH, help_text="what the token is for, e.g. 'backup script'")
     # The first characters of the token, to tell tokens apart in lists; not enough to use one.
     prefix = models.CharField(max_length=16)
     key_hash = models.CharField(max_length=64, unique=True)

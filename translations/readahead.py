@@ -14,26 +14,25 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-
-from translations.pipeline.engine import PageRead
+from typing import Generic, TypeVar
 
 logger = logging.getLogger(__name__)
 
+T = TypeVar("T")  # what a read gives: a PageRead (local executor), a DetectResult (split compute path)
 ReadKey = tuple[str, str]  # (sha256 of the page bytes, source language): a read never goes stale
-Reader = Callable[[bytes, str], PageRead]
 
 
 def read_key(image: bytes, source_language: str) -> ReadKey:
     return hashlib.sha256(image).hexdigest(), source_language
 
 
-class PageReader:
+class PageReader(Generic[T]):
     """Reads pages in one background thread, in the order asked; `take` hands a page its read."""
 
-    def __init__(self, read: Reader, *, depth: int) -> None:
+    def __init__(self, read: Callable[[bytes, str], T], *, depth: int) -> None:
         self._read = read
         self.depth = depth
-        self._futures: dict[ReadKey, Future[PageRead]] = {}
+        self._futures: dict[ReadKey, Future[T]] = {}
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None  # made on first use: after the worker forked
 
@@ -48,7 +47,7 @@ class PageReader:
                 if key not in self._futures:
                     self._futures[key] = self._executor().submit(self._read, image, language)
 
-    def take(self, image: bytes, source_language: str) -> PageRead:
+    def take(self, image: bytes, source_language: str) -> T:
         """This page's read: the one made ahead (waiting for it if it still runs), else one made now.
 
         Every read runs in the reader thread, so two reads never share the models at once. A read's

@@ -138,7 +138,7 @@ def _job_state(job: TranslationJob) -> JobState:
         pages_failed=job.pages_failed,
         pages_no_text=job.pages_no_text,
         pages_done=getattr(job, "pages_done", None) or 0,
-        current_page=int(current_page) if active and current_page not in (None, "") else None,
+        current_page=int(current_page) if active and current_page not in (None, "") else None,  # type: ignore[arg-type]
         current_stage=(getattr(job, "current_stage", None) or "") if active else "",
         last_event_seq=job.last_event_seq,
     )

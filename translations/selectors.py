@@ -6,7 +6,8 @@ from django.db.models import QuerySet
 
 from translations import access
 from translations.models import GlossaryTerm, JobEvent, PageResult, TranslationJob
-from translations.progress import EventMessage, event_message
+from translations.pipeline.report import regions_from_json
+from translations.progress import EventMessage, SnapshotMessage, event_message, snapshot_message
 
 CONTEXT_PAGES = 3  # DESIGN §5: the previous 3 pages' translations
 
@@ -27,8 +28,7 @@ def page_context_translations(*, job_id: int, before_index: int, limit: int = CO
     )
     texts = []
     for regions in reversed(list(rows)):
-        lines = [region.get("translation") for region in regions or [] if isinstance(region, dict)]
-        texts.append("\n".join(line for line in lines if line))
+        texts.append("\n".join(region.translation for region in regions_from_json(regions) if region.translation))
     return tuple(texts)
 
 
@@ -38,7 +38,7 @@ def manga_learned_glossary(*, manga_id: int) -> dict:
     Proposed and rejected terms never leave the database.
     """
     accepted = GlossaryTerm.objects.filter(manga_id=manga_id, status=GlossaryTerm.Status.ACCEPTED).order_by("source")
-    characters, terms = [], []
+    characters, terms = [], []  # type: ignore[var-annotated]
     for term in accepted:
         entry = {"source": term.source, "target": term.target} | ({"notes": term.notes} if term.notes else {})
         (characters if term.kind == GlossaryTerm.Kind.CHARACTER else terms).append(entry)
@@ -49,43 +49,12 @@ def job_results(*, job_id: int) -> QuerySet[PageResult]:
     return PageResult.objects.filter(job_id=job_id).select_related("page").order_by("page__index")
 
 
-def job_snapshot(*, job_id: int) -> dict | None:
-    """The job and its pages as they stand, with the seq of the last event they include."""
+def job_snapshot(*, job_id: int) -> SnapshotMessage | None:
+    """The job and its pages as they stand (the WebSocket's first message), or None if it is gone."""
     job = TranslationJob.objects.filter(pk=job_id).select_related("chapter__manga").first()
     if job is None:
         return None
-    pages = [
-        {
-            "page_result": result.pk,
-            "page": result.page.index,
-            "status": result.status,
-            "attempts": result.attempts,
-            "failure_stage": result.failure_stage,
-            "error": result.error,
-            "output_path": result.output_path,
-        }
-        for result in job_results(job_id=job_id)
-    ]
-    return {
-        "type": "snapshot",
-        "job": job.pk,
-        # Events up to this seq are reflected in the snapshot; live events continue after it.
-        "seq": job.last_event_seq,
-        "data": {
-            "status": job.status,
-            "chapter": str(job.chapter),
-            "target_language": job.target_language,
-            "translator": job.translator,
-            "backend": job.backend,
-            "pages_total": job.pages_total,
-            "pages_succeeded": job.pages_succeeded,
-            "pages_failed": job.pages_failed,
-            "pages_no_text": job.pages_no_text,
-            "transport_ratio": job.transport_ratio,
-            "error": job.error,
-            "pages": pages,
-        },
-    }
+    return snapshot_message(job, job_results(job_id=job_id))
 
 
 def job_events_after(*, job_id: int, after_seq: int, limit: int = 500) -> list[EventMessage]:
@@ -94,15 +63,14 @@ def job_events_after(*, job_id: int, after_seq: int, limit: int = 500) -> list[E
 
 
 def may_watch_jobs(user) -> bool:
-    """Whether the user may watch job progress at all: signed in and active; staff, as in the admin,
-    only with the view permission on jobs. Pages use it to decide whether to open a socket."""
-    if not user.is_authenticated or not user.is_active:
-        return False
-    return not user.is_staff or user.has_perm("translations.view_translationjob")
+    """Whether the user may watch job progress at all, before the per-manga check: staff, as in the
+    admin, only with the view permission on jobs. Pages use it to decide whether to open a socket."""
+    return not (user.is_authenticated and user.is_staff and not user.has_perm("translations.view_translationjob"))
 
 
 def job_visible_to(*, job_id: int, user) -> bool:
-    """Who may watch a job: whoever may watch jobs (above) and may read its manga (translations/access.py)."""
+    """Who may watch a job: whoever may read its manga (translations/access.py), anonymous readers of a
+    public library too; staff, as in the admin, only with the view permission on jobs."""
     if not may_watch_jobs(user):
         return False
     job = TranslationJob.objects.filter(pk=job_id).select_related("chapter__manga").first()

@@ -71,6 +71,17 @@ def page_path(kind: str, manga_slug: str, chapter_slug: str, index: int, extensi
     return f"{kind}/{manga_slug}/{chapter_slug}/{index:03d}.{extension}"
 
 
+def job_output_path(*, manga_slug: str, chapter_slug: str, job_id: int, index: int, extension: str) -> str:
+    """`output/<manga>/<chapter>/<job>/NNN.ext`: DESIGN §3's path with one folder per job.
+
+    Two jobs of one chapter (another language, a re-run) never share a file, so deleting one
+    job's rows (which deletes their files) never takes another job's pages.
+    """
+    base = page_path(OUTPUT_DIR, manga_slug, chapter_slug, index, extension)
+    folder, name = base.rsplit("/", 1)
+    return f"{folder}/{job_id}/{name}"
+
+
 def webp_thumbnail_path(raw: str) -> str:
     """`thumbs/<manga>/<chapter>/NNN.webp` for `raw/<manga>/<chapter>/NNN.ext`: where a cover's thumbnail lives."""
     if not raw.startswith(f"{RAW_DIR}/") or "." not in raw.rsplit("/", 1)[-1]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth import views as auth_views
 from django.urls import path, register_converter
 
+from mangasite.login_throttle import ThrottledAuthenticationForm
 from translations.views import accounts, dashboard, exports, health, library, media, metrics, reader, staff, tokens
 
 
@@ -41,7 +42,11 @@ urlpatterns = [
     path("setup", accounts.setup, name="setup"),
     path(
         "accounts/login/",
-        auth_views.LoginView.as_view(template_name="accounts/login.html", redirect_authenticated_user=True),
+        auth_views.LoginView.as_view(
+            template_name="accounts/login.html",
+            redirect_authenticated_user=True,
+            authentication_form=ThrottledAuthenticationForm,  # says "locked" after too many wrong passwords
+        ),
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -34,8 +34,9 @@ def page_request(**overrides) -> PageRequest:
 
 def encoded(request: PageRequest) -> tuple[str, bytes]:
     """The exact bytes `requests` puts on the wire for `to_multipart()`."""
-    prepared = requests.Request("POST", "http://compute.invalid" + contract.TRANSLATE_PATH, **request.to_multipart())
-    prepared = prepared.prepare()
+    built = requests.Request("POST", "http://compute.invalid" + contract.TRANSLATE_PATH, **request.to_multipart())
+    prepared = built.prepare()
+    assert isinstance(prepared.body, bytes)
     return prepared.headers["Content-Type"], prepared.body
 
 

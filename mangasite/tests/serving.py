@@ -157,7 +157,7 @@ http {{
     def wait_http(self, url: str, process: subprocess.Popen, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            assert process.poll() is None, f"{process.args[0]} exited with {process.returncode}:\n{self.logs()}"
+            assert process.poll() is None, f"{process.args[0]} exited with {process.returncode}:\n{self.logs()}"  # type: ignore[index, str-bytes-safe]
             try:
                 # gunicorn answers plain HTTP, which MANGA_HTTPS redirects: any answer means it listens.
                 verify = str(self.certificate) if url.startswith("https:") else True

@@ -50,3 +50,36 @@ def test_concurrent_read_then_write_transactions_all_commit():
         thread.join(timeout=60)
     assert errors == []
     assert Chapter.objects.filter(manga=manga).count() == 60
+
+
+postgres_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="the PostgreSQL pool only")
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_many_threads_share_at_most_the_pools_connections(settings):
+    # Under ASGI every request ran in a thread of its own and kept its own connection (conn_max_age=60):
+    # daphne took 91 of the server's 100. A pool bounds a process however many threads it runs.
+    limit = settings.DATABASES["default"]["OPTIONS"]["pool"]["max_size"]
+    backends: set[int] = set()
+    errors: list[BaseException] = []
+    start = threading.Barrier(3 * limit)
+
+    def query() -> None:
+        try:
+            start.wait()
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid(), pg_sleep(0.05)")
+                backends.add(cursor.fetchone()[0])
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()  # what the end of a request does: the connection goes back to the pool
+
+    threads = [threading.Thread(target=query) for _ in range(3 * limit)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert 1 <= len(backends) <= limit

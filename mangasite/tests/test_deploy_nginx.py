@@ -5,19 +5,24 @@ The shipped file is used as it is, with only its paths, ports and certificate su
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
-import re
+import time
 import zipfile
+from datetime import timedelta
 from decimal import Decimal
 
+import numpy
 import pytest
 import requests
 from django.conf import settings as django_settings
+from django.shortcuts import resolve_url
+from PIL import Image
 from websockets.sync.client import connect as ws_connect
 
 from mangasite.tests.serving import ServingStack, nginx_missing
-from translations.models import AuditEntry, Chapter, Manga
+from translations.models import Chapter, JobEvent, Manga
 from translations.services.jobs import chapter_request_translation, job_cancel
 from translations.tests.job_helpers import make_staff, page_image
 from translations.tests.library import store_page
@@ -77,7 +82,7 @@ def test_images_go_to_readers_only_through_nginx_and_the_data_directory_is_never
 
     refused = anonymous.get(image_url, allow_redirects=False)
     assert refused.status_code == 302
-    assert refused.headers["Location"].startswith("/admin/login/")
+    assert refused.headers["Location"].startswith(resolve_url(django_settings.LOGIN_URL))
     assert raw not in refused.content
     # A manga the reader may not read answers like a page that does not exist.
     hidden = signed_in.get(f"{stack.url}/media/pages/{private_page.pk}/image")
@@ -119,12 +124,13 @@ def test_images_go_to_readers_only_through_nginx_and_the_data_directory_is_never
     assert plain.headers["Location"] == f"https://127.0.0.1/media/pages/{page.pk}/image"
 
 
-def test_progress_sockets_upgrade_through_nginx_and_large_uploads_reach_django(stack, data_dir):
+def test_progress_sockets_upgrade_through_nginx_and_a_large_cbz_upload_goes_through(stack, data_dir):
     staff = make_staff()
     manga = Manga.objects.create(slug="blue-sky", title="Blue Sky")
     chapter = Chapter.objects.create(manga=manga, number=Decimal("1"))
     store_page(chapter, 1, page_image(1))
     job = chapter_request_translation(chapter=chapter, translator="test", backend="local")
+    stack.collectstatic()  # the manga page links its CSS through the static manifest
     stack.start_web()
     stack.start("daphne")
     stack.start_nginx()
@@ -143,28 +149,44 @@ def test_progress_sockets_upgrade_through_nginx_and_large_uploads_reach_django(s
     assert event["type"] == "job.finished"
     assert event["data"]["status"] == "cancelled"
     assert event["seq"] == snapshot["seq"] + 1
+    # daphne stamped the first delivery: the progress-delay figure of /metrics.
+    finished = JobEvent.objects.get(job=job, seq=event["seq"])
+    deadline = time.monotonic() + 5
+    while finished.delivered_at is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+        finished.refresh_from_db()
+    assert finished.delivered_at is not None
+    assert timedelta(0) <= finished.delivered_at - finished.created_at < timedelta(seconds=5)
 
-    # A 64 MiB CBZ in a multipart form: the username field after it is read only if the whole body
-    # went through nginx to Django, which records the failed sign-in.
+    # A CBZ of about 72 MiB (three 24 MiB PNG pages of noise, stored uncompressed: many bytes, cheap
+    # to decode) uploaded by staff through nginx: nginx buffers it to disk, gunicorn's worker imports
+    # it with the default timeout, and every page arrives intact.
+    rng = numpy.random.default_rng(14)
     archive = io.BytesIO()
+    sent: list[str] = []
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as cbz:
-        for index in range(64):
-            cbz.writestr(f"{index:03d}.jpg", bytes([index]) * (1024 * 1024))
-    browser_session = browser(stack)
-    login = browser_session.get(f"{stack.url}/admin/login/")
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login.text).group(1)
-    response = browser_session.post(
-        f"{stack.url}/admin/login/",
-        files=[
-            ("chapter", ("chapter.cbz", archive.getvalue(), "application/vnd.comicbook+zip")),
-            ("csrfmiddlewaretoken", (None, token)),
-            ("username", (None, "uploader-after-64-mib")),
-            ("password", (None, "wrong password")),
-        ],
-        headers={"Referer": f"{stack.url}/admin/login/"},
-        timeout=120,
+        for index in range(1, 4):
+            buffer = io.BytesIO()
+            noise = rng.integers(0, 256, size=(3300, 2400, 3), dtype=numpy.uint8)
+            Image.fromarray(noise).save(buffer, format="PNG", compress_level=0)
+            cbz.writestr(f"{index:03d}.png", buffer.getvalue())
+            sent.append(hashlib.sha256(buffer.getvalue()).hexdigest())
+    assert archive.tell() > 64 * 1024 * 1024
+    uploader = browser(stack, staff)
+    manga_page = uploader.get(f"{stack.url}/manga/{manga.slug}/")  # sets the CSRF cookie
+    assert manga_page.status_code == 200, manga_page.text[:300]
+    response = uploader.post(
+        f"{stack.url}/manga/{manga.slug}/upload",
+        data={"number": "2"},
+        files=[("files", ("chapter-2.cbz", archive.getvalue(), "application/vnd.comicbook+zip"))],
+        headers={
+            "Referer": f"{stack.url}/manga/{manga.slug}/",
+            "X-CSRFToken": uploader.cookies["csrftoken"],
+            "Accept": "application/json",
+        },
+        timeout=300,
     )
     assert response.status_code == 200, response.text[:500]
-    assert "Please enter the correct username and password" in response.text
-    entry = AuditEntry.objects.get(action="auth.sign_in_failed")
-    assert entry.details["username"] == "uploader-after-64-mib"
+    assert response.json()["ok"] is True
+    uploaded = Chapter.objects.get(manga=manga, number=Decimal("2"))
+    assert list(uploaded.pages.order_by("index").values_list("sha256", flat=True)) == sent

@@ -5,6 +5,7 @@ chapters spread over both clusters."""
 from __future__ import annotations
 
 import re
+import subprocess
 import time
 from collections import Counter
 
@@ -52,6 +53,10 @@ def test_two_worker_clusters_share_six_chapters_and_translate_every_page_once(da
             MANGA_INTERNAL_API_TOKEN=TOKEN,
         )
         stack.env["MANGA_Q_WORKERS"] = "1"
+        health = [str(ROOT / ".venv" / "bin" / "python"), "manage.py", "worker_health"]
+        before = subprocess.run(health, cwd=ROOT, env=stack.env, capture_output=True, text=True)
+        assert before.returncode == 1
+        assert "no worker cluster on" in before.stderr
         try:
             clusters = {}
             for name in ("qcluster-a", "qcluster-b"):
@@ -63,6 +68,14 @@ def test_two_worker_clusters_share_six_chapters_and_translate_every_page_once(da
                 "both clusters were not ready",
                 stack,
             )
+            # The compose healthcheck of a worker container: both clusters report from this host.
+            checks: list[subprocess.CompletedProcess] = []
+
+            def both_report() -> bool:
+                checks.append(subprocess.run(health, cwd=ROOT, env=stack.env, capture_output=True, text=True))
+                return checks[-1].returncode == 0 and checks[-1].stdout.count(" workers") == 2
+
+            wait_until(both_report, 30, "worker_health did not see both clusters", stack)
             jobs = [
                 chapter_request_translation(
                     chapter=make_chapter(PAGES, slug=f"manga-{n}"), translator="test", backend="cloudrun"

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Protocol
 
+from scraper.client import SiteClient
+
 
 @dataclass(frozen=True)
 class MangaSummary:
@@ -43,7 +45,12 @@ class MangaDetail:
 
 
 class Provider(Protocol):
-    """What a source can do. Every method raises ScrapeError (with its code) when it cannot."""
+    """What a source can do. Every method raises ScrapeError (with its code) when it cannot.
+
+    `client` is the chokepoint the provider fetches through; downloads fetch the images with it.
+    """
+
+    client: SiteClient
 
     def search(self, query: str, page: int = 1) -> list[MangaSummary]: ...
 

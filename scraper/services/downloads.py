@@ -28,9 +28,10 @@ from django_q.tasks import async_task
 
 from scraper.errors import ScrapeError
 from scraper.models import Download, DownloadPage, ErrorCode, Source, url_host
-from scraper.progress import EventType, download_event_record, finished_payload
+from scraper.progress import EventType, PageFailedPayload, download_event_record, finished_payload
 from scraper.providers.base import Provider
 from scraper.services.sources import source_provider
+from scraper.throttle import release_thread_connection
 from translations import storage
 from translations.models import Chapter, Manga, Translator
 from translations.pipeline.languages import TARGET_LANGUAGES
@@ -140,7 +141,9 @@ def download_retry(*, download: Download, requested_by=None) -> Download:
         with transaction.atomic():
             download = Download.objects.select_for_update().get(pk=download.pk)
             if download.status not in (Status.PARTIAL, Status.ERROR, Status.CANCELLED):
-                raise DownloadRefused(f"Download {download.pk} is {download.status}; only finished downloads retry.")
+                raise DownloadRefused(
+                    f"Download {download.pk} is {download.status}; only partial, failed or cancelled downloads retry."
+                )
             pending = list(download.pages.exclude(status=PageStatus.STORED).values_list("index", flat=True))
             download.pages.filter(status=PageStatus.FAILED).update(status=PageStatus.PENDING, error_code="", error="")
             download.move_to(Status.QUEUED, error_code="", error="", finished_at=None, lease_expires_at=None)
@@ -193,9 +196,7 @@ def download_run(*, download_id: int, provider: Provider | None = None) -> str:
             return Status.ERROR
         except Exception as exc:
             logger.exception("download %s crashed", download.pk)
-            _end(
-                download, Status.ERROR, code=ErrorCode.CONNECTION, error=f"internal error: {type(exc).__name__}: {exc}"
-            )
+            _end(download, Status.ERROR, code=ErrorCode.INTERNAL, error=f"internal error: {type(exc).__name__}: {exc}")
             raise
 
 
@@ -305,8 +306,7 @@ def _fetch_one(get: Callable, download: Download, page: DownloadPage, stop: thre
             storage.delete(page.staged_path)  # an earlier try stored this page in another format
         return _PageOutcome(staged_path=staged, sha256=info.sha256, size_bytes=info.size_bytes)
     finally:
-        if threading.current_thread() is not threading.main_thread():
-            connection.close()  # the throttle's connection of this pool thread
+        release_thread_connection()
 
 
 def _stored_and_valid(page: DownloadPage) -> bool:
@@ -334,8 +334,8 @@ def _record_page(download: Download, page: DownloadPage, outcome: _PageOutcome) 
             DownloadPage.objects.filter(pk=page.pk).update(
                 status=PageStatus.FAILED, error_code=outcome.error_code, error=outcome.error, fetches=fetches
             )
-            payload = {"page": page.index, "error_code": outcome.error_code, "error": outcome.error}
-            download_event_record(download_id=download.pk, type=EventType.PAGE_FAILED, payload=payload)
+            failed: PageFailedPayload = {"page": page.index, "error_code": outcome.error_code, "error": outcome.error}
+            download_event_record(download_id=download.pk, type=EventType.PAGE_FAILED, payload=failed)
         else:
             DownloadPage.objects.filter(pk=page.pk).update(
                 status=PageStatus.STORED,
@@ -483,6 +483,7 @@ class _LeaseHeartbeat:
                 Download.objects.filter(pk=self.download_id, status=Status.RUNNING, attempts=self.attempt).update(
                     lease_expires_at=_lease_end()
                 )
+                connection.close()  # back to the pool until the next beat
         except Exception:  # a missed beat only risks a re-queue, which the claim makes harmless
             logger.warning("lease heartbeat of download %s failed", self.download_id, exc_info=True)
         finally:

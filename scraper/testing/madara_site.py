@@ -39,7 +39,8 @@ def fixture_image(seed: int, *, size: tuple[int, int] = (60, 80)) -> bytes:
 class FixtureChapter:
     label: str  # as the site shows it: "Chapter 1", "Ch. 7 - The Sea"
     slug: str  # the URL segment: chapter-1
-    # One entry per page: PNG bytes, or a misbehaviour: "html" (a hotlink page), "truncated", "slow".
+    # One entry per page: PNG bytes, or a misbehaviour: "html" (a hotlink page), "truncated", "slow",
+    # "private" (the reader page points the image at a cloud metadata address).
     pages: list[bytes | str]
 
 
@@ -310,6 +311,8 @@ def _reader_page(site: MadaraSite, manga: FixtureManga, chapter: FixtureChapter)
     images = ['<img class="logo-in-reader" src="/wp-content/uploads/logo.png">']
     for index in range(1, len(chapter.pages) + 1):
         address = site.url.rstrip("/") + site.image_path(manga.slug, chapter.slug, index)
+        if chapter.pages[index - 1] == "private":
+            address = f"http://169.254.169.254/latest/meta-data/{index:02d}.png"
         # Three lazy-loading styles in turn, as different plugins write them.
         style = index % 3
         if style == 1:

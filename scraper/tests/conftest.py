@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connections
 
 from scraper.client import _ConditionalCache
 from scraper.testing.madara_site import MadaraSite
@@ -24,3 +25,14 @@ def scraper_settings(settings):
 def site():
     with MadaraSite() as running:
         yield running
+
+
+@pytest.fixture(scope="session", autouse=True)
+def close_database_pools(django_db_setup, django_db_blocker):
+    """Fetcher threads leave PostgreSQL connections in the process pool; close it before the test database goes."""
+    yield
+    with django_db_blocker.unblock():
+        for connection in connections.all(initialized_only=True):
+            close_pool = getattr(connection, "close_pool", None)
+            if close_pool is not None:
+                close_pool()

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import importlib
+import threading
+import time
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.apps import apps
 from django.utils import timezone
+from django_q.models import Schedule
 
 from scraper.models import Download, DownloadEvent, DownloadPage, ErrorCode
 from scraper.services.downloads import (
@@ -19,7 +24,7 @@ from scraper.services.downloads import (
 )
 from scraper.services.sources import source_provider
 from scraper.services.sweeper import downloads_sweep
-from scraper.testing.madara_site import fixture_image
+from scraper.testing.madara_site import FixtureChapter, FixtureManga, MadaraSite, fixture_image
 from scraper.tests.helpers import chapter_choice, make_source, page_hashes
 from translations import storage
 from translations.models import Chapter, Manga, TranslationJob
@@ -203,3 +208,66 @@ def test_the_sweeper_leaves_a_download_with_a_live_lease_alone(site, broker):
         status="running", attempts=1, lease_expires_at=timezone.now() + timedelta(seconds=30)
     )
     assert downloads_sweep().requeued == []
+
+
+def test_cancelling_a_running_download_stops_it_before_the_remaining_pages(site, broker, settings):
+    settings.MANGA_SCRAPER_REQUESTS_PER_SEC = 5
+    source = make_source(site)
+    download, _ = request(source, site, "blue-sky", "chapter-1", "1")
+    site.image_delay = 0.3
+    worker = threading.Thread(target=download_run, kwargs={"download_id": download.pk})
+    worker.start()
+    deadline = time.monotonic() + 20
+    while not DownloadPage.objects.filter(download=download, status="stored").exists():
+        assert time.monotonic() < deadline, "no page was stored"
+        time.sleep(0.05)
+    assert download_cancel(download=download)
+    worker.join(timeout=20)
+    download.refresh_from_db()
+    assert download.status == Download.Status.CANCELLED
+    assert not Chapter.objects.exists()
+    assert DownloadEvent.objects.filter(download=download, type="download.finished").count() == 1
+
+
+def test_deleting_a_download_removes_its_staged_pages(site, broker):
+    source = make_source(site)
+    download, _ = request(source, site, "blue-sky", "chapter-3", "3")
+    download_run(download_id=download.pk)
+    staged = storage.resolve_path(f"scraper/downloads/{download.pk}")
+    assert sorted(p.name for p in staged.iterdir()) == ["001.png", "003.png"]
+    Download.objects.filter(pk=download.pk).delete()
+    assert not staged.exists()
+
+
+def test_the_sweeper_schedule_is_installed_by_migrate():
+    # The test database is flushed between transactional tests, so the data migration runs again here.
+
+    importlib.import_module("scraper.migrations.0002_sweeper_schedule").create_schedule(apps, None)
+    schedule = Schedule.objects.get(name="scraper: sweep downloads")
+    assert (schedule.func, schedule.schedule_type, schedule.minutes) == ("scraper.tasks.sweep_downloads", "I", 1)
+
+
+def test_a_bug_in_a_provider_fails_the_download_as_internal_and_reaches_the_task_log(site, broker):
+    class BrokenProvider:
+        client = None
+
+        def page_images(self, chapter_url):
+            raise RuntimeError("a bug")
+
+    source = make_source(site)
+    download, _ = request(source, site, "blue-sky", "chapter-1", "1")
+    with pytest.raises(RuntimeError):
+        download_run(download_id=download.pk, provider=BrokenProvider())
+    download.refresh_from_db()
+    assert (download.status, download.error_code) == (Download.Status.ERROR, ErrorCode.INTERNAL)
+    assert "RuntimeError: a bug" in download.error
+
+
+def test_image_addresses_from_scraped_html_go_through_the_ssrf_guard(broker):
+    pages = [fixture_image(1), "private", fixture_image(3)]
+    with MadaraSite([FixtureManga("trap", "Trap", chapters=[FixtureChapter("Chapter 1", "chapter-1", pages)])]) as site:
+        download, _ = request(make_source(site), site, "trap", "chapter-1", "1")
+        assert download_run(download_id=download.pk) == Download.Status.PARTIAL
+    page = DownloadPage.objects.get(download=download, index=2)
+    assert page.error_code == ErrorCode.BLOCKED_ADDRESS and "169.254.169.254" in page.error
+    assert not Chapter.objects.exists()

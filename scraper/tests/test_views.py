@@ -121,3 +121,14 @@ def test_a_bad_range_is_explained(staff_client, source, site):
     )
     assert "write e.g. 1-3,7" in response.content.decode()
     assert not Download.objects.exists()
+
+
+def test_download_all_new_queues_the_chapters_the_library_lacks(staff_client, source, site, broker):
+    manga_url = f"{site.url}manga/night-sea/"
+    staff_client.post(
+        f"/scraper/sources/{source.pk}/downloads",
+        {"manga_url": manga_url, "chapter": [site.chapter_url("night-sea", "chapter-7")]},
+    )
+    Download.objects.update(status=Download.Status.SUCCESS)  # chapter 7 is in the library now
+    staff_client.post(f"/scraper/sources/{source.pk}/downloads", {"manga_url": manga_url, "all_new": "1"})
+    assert sorted(str(d.chapter_number) for d in Download.objects.all()) == ["7.00", "8.00"]

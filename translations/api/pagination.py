@@ -9,7 +9,7 @@ from translations.api.errors import ApiError
 
 
 class _Cursor(CursorPagination):
-    page_size = 50
+    page_size = 25
     page_size_query_param = "limit"
     max_page_size = 200
 

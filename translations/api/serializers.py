@@ -122,7 +122,7 @@ class PageSerializer(serializers.ModelSerializer):
                 "translator": result.job.translator,
                 "image_url": reverse("api:job-page-image", args=[result.job_id, page.index]),
             }
-            for result in page.done_results
+            for result in getattr(page, "done_results", ())
         ]
 
 

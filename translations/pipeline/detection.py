@@ -10,10 +10,11 @@ import numpy as np
 import pyclipper
 
 from translations.pipeline.contracts import Balloon, Box, Detection, TextLine
-from translations.pipeline.registry import onnx_session, path_for
+from translations.pipeline.registry import model_path, onnx_session, pipeline_settings
 
 BALLOON_MODEL = "manga-bubble-seg"
 LINE_MODEL = "ppocr-v6-det-small"
+BASELINE_LINE_MIN_SIDE = 960  # the line input before issue 13: pages upscaled to a 960 px short side
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,8 @@ class BalloonSegmenter:
         self.model_path = Path(model_path)
         self.settings = settings or BalloonSettings()
 
-    def segment(self, image: np.ndarray) -> tuple[Balloon, ...]:
+    def blob(self, image: np.ndarray) -> tuple[np.ndarray, float, int, int]:
+        """The model's input for a page: (letterboxed float blob, scale, x padding, y padding)."""
         s = self.settings
         h, w = image.shape[:2]
         scale = s.size / max(h, w)
@@ -39,8 +41,14 @@ class BalloonSegmenter:
         padx, pady = (s.size - nw) // 2, (s.size - nh) // 2
         canvas = np.full((s.size, s.size, 3), 114, np.uint8)  # Ultralytics letterbox grey
         canvas[pady : pady + nh, padx : padx + nw] = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_LINEAR)
-        blob = canvas.transpose(2, 0, 1)[None].astype(np.float32) / 255.0
-        preds, protos = onnx_session(self.model_path).run(None, {"images": blob})
+        return canvas.transpose(2, 0, 1)[None].astype(np.float32) / 255.0, scale, padx, pady
+
+    def segment(self, image: np.ndarray) -> tuple[Balloon, ...]:
+        s = self.settings
+        h, w = image.shape[:2]
+        blob, scale, padx, pady = self.blob(image)
+        # One input shape for every page: the session may keep its memory arena (it cannot grow).
+        preds, protos = onnx_session(self.model_path, fixed_shape=True).run(None, {"images": blob})
         preds = preds[0].T  # (anchors, 4 + 1 + 32)
         keep = preds[:, 4] >= s.score
         preds = preds[keep]
@@ -85,7 +93,7 @@ class BalloonSegmenter:
 
 @dataclass(frozen=True)
 class LineSettings:
-    min_side: int = 960  # small manga lettering reads better slightly upscaled
+    min_side: int = 0  # upscale pages whose short side is below this; 0: read every page at its own scale
     max_side: int = 2400
     threshold: float = 0.3
     box_threshold: float = 0.5
@@ -100,14 +108,20 @@ class LineDetector:
         self.model_path = Path(model_path)
         self.settings = settings or LineSettings()
 
-    def probability_map(self, image: np.ndarray) -> tuple[np.ndarray, float, float]:
+    def blob(self, image: np.ndarray) -> np.ndarray:
+        """The model's input for a page: resized so the short side is about `min_side`, sides multiples of 32."""
         s = self.settings
         h, w = image.shape[:2]
         ratio = max(s.min_side / min(h, w), 1.0)
         ratio = min(ratio, s.max_side / max(h, w)) if max(h, w) * ratio > s.max_side else ratio
         nh, nw = max(32, round(h * ratio / 32) * 32), max(32, round(w * ratio / 32) * 32)
         resized = cv2.resize(image[:, :, ::-1], (nw, nh), interpolation=cv2.INTER_LINEAR)  # PaddleOCR reads BGR
-        blob = ((resized.astype(np.float32) / 255.0 - 0.5) / 0.5).transpose(2, 0, 1)[None]
+        return ((resized.astype(np.float32) / 255.0 - 0.5) / 0.5).transpose(2, 0, 1)[None]
+
+    def probability_map(self, image: np.ndarray) -> tuple[np.ndarray, float, float]:
+        h, w = image.shape[:2]
+        blob = self.blob(image)
+        nh, nw = blob.shape[2:]
         pred = onnx_session(self.model_path).run(None, {"x": blob})[0][0, 0]
         return pred, nw / w, nh / h
 
@@ -171,11 +185,18 @@ def _order_quad(quad: np.ndarray) -> np.ndarray:
 
 
 class OnnxDetector:
-    """contracts.Detector: balloons and lines from the registry's models in `model_dir`."""
+    """contracts.Detector: balloons and lines from the registry's models in `model_dir`.
+
+    With the current settings the INT8 copies (`manage.py models quantize`) are used where present and the line
+    detector reads the page at its own scale; `MANGA_PIPELINE_SETTINGS=baseline` keeps the fp32 weights and the
+    upscaled line input the pipeline had before, for side-by-side benchmarks.
+    """
 
     def __init__(self, model_dir: Path | str) -> None:
-        self.balloons = BalloonSegmenter(path_for(BALLOON_MODEL, model_dir))
-        self.lines = LineDetector(path_for(LINE_MODEL, model_dir))
+        baseline = pipeline_settings() == "baseline"
+        self.balloons = BalloonSegmenter(model_path(BALLOON_MODEL, model_dir, int8=not baseline))
+        line_settings = LineSettings(min_side=BASELINE_LINE_MIN_SIDE) if baseline else LineSettings()
+        self.lines = LineDetector(model_path(LINE_MODEL, model_dir, int8=not baseline), line_settings)
 
     def detect(self, image: np.ndarray) -> Detection:
         balloons = self.balloons.segment(image)

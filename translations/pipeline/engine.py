@@ -158,8 +158,9 @@ class PagePipeline:
                 flags[block_id] = flags[block_id] | {Flag.PLATE}
             if translator.letters:
                 with _stage("letter", timings):
+                    # `erase` holds only blocks with a text when the translator letters.
                     image, lettered = self.letterer.letter(
-                        image, erase, {b.id: texts[b.id] for b in erase}, target_language
+                        image, erase, {b.id: texts[b.id] or "" for b in erase}, target_language
                     )
                 for region in lettered:
                     if region.overflow:

@@ -1,4 +1,4 @@
-"""Wires the real stages into a PagePipeline, and names the translators; one place for both.
+"""Wires the real stages into a PagePipeline, and turns a translator name (translators/__init__.py) into one.
 
 Models load lazily: building the pipeline opens no ONNX session until the first page is read.
 """
@@ -21,15 +21,14 @@ from translations.pipeline.ocr import LANGUAGES as ONNX_OCR_LANGUAGES
 from translations.pipeline.ocr import OnnxRecognizer
 from translations.pipeline.slicing import SlicedDetector
 from translations.pipeline.tesseract import TesseractRecognizer
-from translations.pipeline.translators.gemini import GeminiTranslator
+from translations.pipeline.translators import GEMINI_HQ, GEMINI_TRANSLATORS, NONE, OPENAI_COMPAT, TEST, TRANSLATORS
 from translations.pipeline.translators.gemini_config import GeminiConfig
 from translations.pipeline.translators.offline import CleaningTranslator, FixedTextTranslator
 from translations.pipeline.translators.openai_compat import OpenAICompatTranslator
 from translations.pipeline.translators.openai_config import LLMConfig
 
-OFFLINE_TRANSLATORS = ("none", "test")
-# Every translator name, in one place: the job model's choices, the compute contract and the commands agree with it.
-TRANSLATOR_NAMES = ("none", "test", "gemini", "gemini_hq", "openai_compat")
+# The names are the pipeline's one list (translators/__init__.py); the earlier name stays for its callers.
+TRANSLATOR_NAMES = TRANSLATORS
 
 
 class LanguageRecognizer:
@@ -75,15 +74,18 @@ def get_translator(
 ) -> Translator:
     """`gemini` carries the key, models and timeouts for the Gemini translators, `llm` the server and models for
     `openai_compat` (the caller reads its settings)."""
-    if name == "none":
+    if name == NONE:
         return CleaningTranslator()
-    if name == "test":
+    if name == TEST:
         return FixedTextTranslator(text) if text else FixedTextTranslator()
-    if name in ("gemini", "gemini_hq"):
+    if name in GEMINI_TRANSLATORS:
         if gemini is None or not gemini.api_key:
             raise PipelineError("translate", f"the {name} translator needs GEMINI_API_KEY")
-        return GeminiTranslator(gemini, with_image=name == "gemini_hq")
-    if name == "openai_compat":
+        # google-genai takes about a second to import: only a process that translates with Gemini pays for it.
+        from translations.pipeline.translators.gemini import GeminiTranslator
+
+        return GeminiTranslator(gemini, with_image=name == GEMINI_HQ)
+    if name == OPENAI_COMPAT:
         if llm is None:
             raise PipelineError("translate", "openai_compat needs MANGA_LLM_BASE_URL and MANGA_LLM_MODEL")
         return OpenAICompatTranslator(llm)

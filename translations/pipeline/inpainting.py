@@ -13,7 +13,7 @@ from translations.pipeline.masks import balloon_region, block_erase_mask, domina
 try:
     import patchmatch
 except ImportError:  # the wheel is optional; Telea stands in for it
-    patchmatch = None
+    patchmatch = None  # type: ignore[assignment]
 
 # A ring around the hole is "flat" when nearly all of its pixels stay within this distance (per
 # channel) of its median: JPEG noise on white paper stays under ~12, screentone dots go far above.
@@ -101,7 +101,7 @@ class BlockEraser:
         mask = np.zeros(image.shape[:2], dtype=bool)
         for _, box, ink in parts:
             mask[box.y : box.bottom, box.x : box.right] |= ink
-        height, width = mask.shape
+        height, width = mask.shape  # type: ignore[misc]
         plated = set()
         for block, box, ink in parts:
             if not ink.any():

@@ -34,6 +34,7 @@ _LOOSENESS = (1.0, 0.5, 0.0)  # margins off the outline tried, in turn, before t
 _LOUD = 1.4  # source glyphs this many times the page's usual are shouting: the size is theirs
 _EVEN = 0.85  # regions under this share of the page's usual size try for more room
 _HYPHEN_MIN_WORD = 7
+_MEASURE_CACHE = 4096  # measured strings kept per font size
 _HYPHEN_BELOW = 1.6  # × the minimum size: above it, a balloon is roomy enough to shrink instead
 _NO_LINE_START = frozenset("、。，．,.!?！？」』）)】〕〉》ーぁぃぅぇぉっゃゅょァィゥェォッャュョ…‥〜～")
 _NO_LINE_END = frozenset("「『（(【〔［[〈《")
@@ -105,7 +106,7 @@ class BalloonLetterer:
         best: Layout | None = None
         for looseness in _LOOSENESS if block.balloon is not None else (1.0,):
             origin, shape = _text_shape(block, image.shape[:2], vertical, looseness)
-            typeset = Typesetter(font, shape, text, language, vertical, stroke, self.raqm)
+            typeset = Typesetter(font, shape, text, language, vertical, stroke, self.raqm)  # type: ignore[arg-type]
             size, placed, overflow = typeset.best(min_size, max_size)
             layout = Layout(block, text, typeset, size, placed, overflow, origin, ink, outline)
             if best is None or (best.overflow and not overflow) or (not overflow and size > best.size):
@@ -270,14 +271,14 @@ class Typesetter:
         first = max(1, math.ceil(total / max(self.shape.widest, 1)))
         last = (self.shape.bottom - self.shape.top + 1 - face.ink_height) // pitch + 1
         hyphen = self._hyphenate if hyphenate else self._at_own_hyphen
-        for count in range(first, min(first + _MORE_LINES, last) + 1):
+        for count in range(first, min(first + _MORE_LINES, last) + 1):  # type: ignore[call-overload]
             # Centre the ink, not the line boxes: the last line's leading below it is no ink.
             top = _centred(self.shape.cy, (count - 1) * pitch + face.ink_height, self.shape.top, self.shape.bottom)
-            top -= face.ink_top
+            top -= face.ink_top  # type: ignore[assignment]
             bands = [
                 (top + i * pitch + face.ink_top, top + i * pitch + face.ink_top + face.ink_height) for i in range(count)
             ]
-            spans = [self.shape.span(self.shape.rows, a, b) for a, b in bands]
+            spans = [self.shape.span(self.shape.rows, a, b) for a, b in bands]  # type: ignore[arg-type]
             lines = _wrap(self.tokens, self.joiner, [r - lt + 1 for lt, r in spans], measure, hyphen)
             if lines is not None:
                 return [
@@ -339,7 +340,7 @@ class Typesetter:
         # A word is split once at most: "Incom-prehens-ibly" reads worse than smaller letters.
         if not self._may_split(word) or (line and measure(line) > width / 2):
             return None
-        for head, tail in self.hyphenator.iterate(word):
+        for head, tail in self.hyphenator.iterate(word):  # type: ignore[union-attr]
             candidate = f"{line}{self.joiner if line else ''}{head}-"
             if len(head) >= 3 and len(tail) >= 3 and measure(candidate) <= width:
                 self._tails.add(tail)
@@ -373,7 +374,7 @@ class Typesetter:
                 continue
             left, top, right, bottom = face.font.getbbox(item.text, anchor="ls", stroke_width=self.stroke)
             bx, by = x + self.stroke, y + self.stroke + face.ascent
-            boxes.append(Box(bx + left, by + top, right - left, bottom - top))
+            boxes.append(Box(bx + left, by + top, right - left, bottom - top))  # type: ignore[arg-type]
         return boxes
 
     def draw(
@@ -423,6 +424,8 @@ class _Face:
         self._widths: dict[str, int] = {}
 
     def measure(self, text: str) -> int:
+        if len(self._widths) > _MEASURE_CACHE:
+            self._widths.clear()  # a long-lived worker measures every translation it letters: keep it bounded
         if text not in self._widths:
             self._widths[text] = math.ceil(self.font.getlength(text)) + 2 * self.stroke
         return self._widths[text]

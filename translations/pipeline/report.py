@@ -1,8 +1,25 @@
-"""Stage 8's second product: the page report (regions in reading order, timings, models)."""
+"""Stage 8's second product: the page report (regions in reading order, timings, models).
+
+One typed shape from the engine to the database: executors, the compute contract and the job
+services pass a `PageReport` along and ask its properties; it becomes JSON only where it is
+stored (`to_dict`, `regions_to_json`) or sent (`to_dict`), and comes back through `from_dict`.
+This module is the only place that knows the JSON keys.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
+
+CLEANING_MODE = "cleaning"  # the none translator: erased, nothing lettered, never shown as a translation
+TRANSLATE_MODE = "translate"
+SFX_FLAG = "sfx"
+# Keys of `models` the Gemini translator writes (translators/gemini.py).
+MODEL_SELECTED = "translator"  # the model that answered
+MODEL_PRIMARY = "translator_primary"
+MODEL_FALLBACK = "translator_fallback"  # "none" when no fallback model is configured
+MODEL_FALLBACK_REASON = "translator_fallback_reason"  # present only when the fallback answered
 
 
 @dataclass(frozen=True)
@@ -16,6 +33,24 @@ class RegionReport:
     confidence: float | None = None
     letter_box: list[int] | None = None  # [x, y, w, h]: bounds of the lettering's ink, None when nothing was drawn
 
+    @property
+    def sfx(self) -> bool:
+        """A sound effect: left as drawn, so not a region the page must handle."""
+        return SFX_FLAG in self.flags
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RegionReport:
+        """The inverse of `to_dict`; TypeError or KeyError on a key it does not know or one it needs."""
+        if not isinstance(data, Mapping):
+            raise TypeError(f"a region is an object, not {type(data).__name__}")
+        unknown = set(data) - {f.name for f in fields(cls)}
+        if unknown:
+            raise TypeError(f"unknown region fields {sorted(unknown)}")
+        return cls(**data)
+
 
 @dataclass(frozen=True)
 class PageReport:
@@ -24,7 +59,7 @@ class PageReport:
     source_language: str
     target_language: str
     translator: str
-    mode: str  # "translate", or "cleaning" for the none translator: never shown as a translation
+    mode: str  # TRANSLATE_MODE, or CLEANING_MODE for the none translator: never shown as a translation
     regions: list[RegionReport]
     timings_ms: dict[str, int]
     models: dict[str, str]
@@ -34,10 +69,83 @@ class PageReport:
     proposed_terms: list[dict[str, str]] = field(default_factory=list)
     collisions: int = 0  # lettered regions whose ink overlaps another's (each also flagged `collision`)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PageReport:
+        """The inverse of `to_dict` (the compute service's answer); TypeError, KeyError or ValueError if malformed."""
+        if not isinstance(data, Mapping):
+            raise TypeError(f"a page report is an object, not {type(data).__name__}")
+        unknown = set(data) - {f.name for f in fields(cls)}
+        if unknown:
+            raise TypeError(f"unknown page report fields {sorted(unknown)}")
+        regions = data["regions"]
+        if not isinstance(regions, list):
+            raise TypeError("the page report's regions are not a list")
+        return cls(**{**data, "regions": [RegionReport.from_dict(region) for region in regions]})
+
+    @property
+    def cleaning(self) -> bool:
+        """Cleaning mode: text erased, nothing lettered (the none translator)."""
+        return self.mode == CLEANING_MODE
+
+    @property
+    def handled_regions(self) -> list[RegionReport]:
+        """The regions the page must erase and letter: every one but sound effects."""
+        return [region for region in self.regions if not region.sfx]
+
+    @property
+    def translated_regions(self) -> list[RegionReport]:
+        return [region for region in self.handled_regions if region.translation]
+
+    @property
+    def fallback_used(self) -> bool:
+        """The translator left its primary model for its fallback model (it names why)."""
+        return MODEL_FALLBACK_REASON in self.models
+
+    @property
+    def primary_model(self) -> str | None:
+        return self.models.get(MODEL_PRIMARY)
+
+    @property
+    def fallback_model(self) -> str | None:
+        """The configured fallback model; None when there is none."""
+        value = self.models.get(MODEL_FALLBACK)
+        return value if value != "none" else None
+
+    @property
+    def selected_model(self) -> str | None:
+        return self.models.get(MODEL_SELECTED)
+
+    @property
+    def flagged_regions(self) -> list[RegionReport]:
+        return [region for region in self.regions if region.flags]
+
+    @property
+    def elapsed_ms(self) -> int:
+        return sum(self.timings_ms.values())
 
     @property
     def script(self) -> str:
         """The extracted source text, one region per line in reading order (cleaning mode's export)."""
         return "\n".join(f"{region.id}\t{region.source_text}" for region in self.regions)
+
+    def with_models(self, **extra: str) -> PageReport:
+        """The same report with more `models` entries (an executor noting the compute path it took)."""
+        return replace(self, models={**self.models, **extra})
+
+    def regions_to_json(self) -> list[dict[str, Any]]:
+        """The regions as `PageResult.regions` stores them."""
+        return [region.to_dict() for region in self.regions]
+
+
+def regions_from_json(stored: Iterable[Any]) -> list[RegionReport]:
+    """Stored regions (`PageResult.regions`) read back; entries that are not regions are skipped."""
+    regions = []
+    for item in stored or ():
+        try:
+            regions.append(RegionReport.from_dict(item))
+        except (TypeError, KeyError):
+            continue
+    return regions

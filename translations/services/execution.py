@@ -30,16 +30,18 @@ from translations.executors import (
     get_executor,
 )
 from translations.models import PageResult, TranslationJob
-from translations.progress import EventType, event_record, page_failed_record
+from translations.progress import (
+    record_job_finished,
+    record_job_queued,
+    record_job_started,
+    record_page_failed,
+    record_page_stage,
+    record_page_started,
+    record_page_succeeded,
+)
 from translations.selectors import manga_learned_glossary, page_context_translations
 from translations.services.glossary import glossary_propose
-from translations.services.jobs import (
-    job_enqueue,
-    job_enqueue_later,
-    job_finished_payload,
-    job_refresh_counters,
-    output_path_for,
-)
+from translations.services.queue import job_enqueue, job_enqueue_later
 from translations.worker_shutdown import stop_requested
 
 logger = logging.getLogger(__name__)
@@ -129,16 +131,7 @@ def _claim_next_page(job_id: int) -> PageResult | RunEnd | None:
             return RunEnd.INACTIVE
         if job.status == JobStatus.QUEUED:
             job.move_to(JobStatus.RUNNING)
-            event_record(
-                job_id=job.pk,
-                type=EventType.JOB_STARTED,
-                payload={
-                    "pages_total": job.pages_total,
-                    "translator": job.translator,
-                    "backend": job.backend,
-                    "target_language": job.target_language,
-                },
-            )
+            record_job_started(job)
         results = job.page_results.select_related("page__chapter__manga")
         if results.filter(status=Status.RUNNING).exists():
             return RunEnd.BUSY
@@ -157,11 +150,7 @@ def _claim_next_page(job_id: int) -> PageResult | RunEnd | None:
         )
         if not claimed:
             return RunEnd.BUSY
-        event_record(
-            job_id=job.pk,
-            type=EventType.PAGE_STARTED,
-            payload={"page_result": result.pk, "page": result.page.index, "attempt": attempt},
-        )
+        record_page_started(result)
     result.job = job
     return result
 
@@ -174,8 +163,7 @@ def _finish_job(job_id: int) -> bool:
             return True
         if job.page_results.filter(status__in=(Status.PENDING, Status.RUNNING)).exists():
             return False
-        job_refresh_counters(job_id=job_id)
-        job.refresh_from_db()
+        job.refresh_counters()
         if job.pages_failed == 0:
             final = JobStatus.SUCCESS
         elif job.pages_succeeded == 0:
@@ -184,7 +172,7 @@ def _finish_job(job_id: int) -> bool:
             final = JobStatus.PARTIAL
         error = "" if not job.pages_failed else f"{job.pages_failed} of {job.pages_total} pages failed."
         job.move_to(final, error=error)
-        event_record(job_id=job_id, type=EventType.JOB_FINISHED, payload=job_finished_payload(job))
+        record_job_finished(job)
     logger.info(
         "job %s finished status=%s succeeded=%d failed=%d no_text=%d",
         job_id,
@@ -209,17 +197,15 @@ def page_verdict(work: PageWork, execution: PageExecution) -> PageVerdict:
     No region to handle (none found, or only sound effects) is `no_text`: the page is done and
     shown as the original.
     """
-    regions = execution.report.get("regions") or []
-    handled = [region for region in regions if "sfx" not in (region.get("flags") or [])]
+    report = execution.report
+    handled = report.handled_regions
     if not handled:
         return PageVerdict(Status.NO_TEXT)
     if not execution.image:
         return PageVerdict(Status.FAILED, "encode", "the pipeline returned no image")
     if execution.image == work.image:
         return PageVerdict(Status.FAILED, "encode", "the output is a copy of the original page")
-    lettering = execution.report.get("mode") != "cleaning"
-    translated = [region for region in handled if region.get("translation")]
-    if lettering and not translated:
+    if not report.cleaning and not report.translated_regions:
         return PageVerdict(
             Status.FAILED, "translate", f"none of the {len(handled)} text regions got a translation (all untranslated)"
         )
@@ -259,10 +245,9 @@ def page_execute(*, result: PageResult, executor: TranslateExecutor) -> str:
             if _worth_a_later_try(transport, attempt):
                 # The service is down or slow to start past the retry budget: the page waits for its job's next try.
                 verdict = PageVerdict(Status.PENDING, verdict.failure_stage, f"{verdict.error}; tried again later")
-        if verdict.status == Status.SUCCEEDED:
+        if verdict.status == Status.SUCCEEDED and execution is not None:
             _stage_event(result, "store")
-            extension = storage.ALLOWED_FORMATS.get(execution.image_format, "png")
-            output_path = output_path_for(result, extension)
+            output_path = _output_path(result, storage.ALLOWED_FORMATS.get(execution.image_format, "png"))
             try:
                 storage.write_atomic(output_path, execution.image)
             except (OSError, storage.StorageError) as exc:
@@ -275,7 +260,7 @@ def page_execute(*, result: PageResult, executor: TranslateExecutor) -> str:
         recorded,
         verdict.failure_stage or "-",
         _ms(started),
-        (execution.report.get("timings_ms") if execution else {}),
+        (execution.report.timings_ms if execution else {}),
         executor.name,
     )
     return verdict.status
@@ -308,15 +293,15 @@ def _record(
     elapsed_ms: int,
 ) -> bool:
     """Store the outcome if the claim is still ours; remove files no row points to any more."""
-    report = execution.report if execution else {}
-    fields = {
+    report = execution.report if execution else None
+    fields: dict[str, object] = {
         "failure_stage": verdict.failure_stage,
         "error": verdict.error,
         "output_path": output_path,
         "lease_expires_at": None,
-        "regions": report.get("regions", []),
-        "timings": {**report.get("timings_ms", {}), "page_total": elapsed_ms},
-        "models_used": report.get("models", {}),
+        "regions": report.regions_to_json() if report else [],
+        "timings": {**(report.timings_ms if report else {}), "page_total": elapsed_ms},
+        "models_used": dict(report.models) if report else {},
         "fallback_used": bool(execution and execution.fallback_used),
     }
     if transport is not None:
@@ -332,32 +317,15 @@ def _record(
         TranslationJob.objects.select_for_update().filter(pk=result.job_id).first()
         recorded = result.move_to(verdict.status, where={"attempts": result.attempts}, **fields)
         if recorded:
-            job_refresh_counters(job_id=result.job_id)
+            result.job.refresh_counters()
             if verdict.status == Status.FAILED:
-                page_failed_record(result, failure_stage=verdict.failure_stage, error=verdict.error)
+                record_page_failed(result, failure_stage=verdict.failure_stage, error=verdict.error)
             elif verdict.status == Status.PENDING:
-                event_record(
-                    job_id=result.job_id,
-                    type=EventType.JOB_QUEUED,
-                    payload={"pages": [result.page.index], "error": verdict.error},
-                )
+                record_job_queued(result.job_id, [result.page.index], error=verdict.error)
             else:
-                event_record(
-                    job_id=result.job_id,
-                    type=EventType.PAGE_SUCCEEDED,
-                    payload={
-                        "page_result": result.pk,
-                        "page": result.page.index,
-                        "status": verdict.status,
-                        "regions": len(fields["regions"]),
-                        "elapsed_ms": elapsed_ms,
-                        "output_path": output_path,
-                    },
-                )
-    if recorded and report.get("proposed_terms"):
-        glossary_propose(
-            manga_id=result.page.chapter.manga_id, proposals=report["proposed_terms"], page_id=result.page_id
-        )
+                record_page_succeeded(result, elapsed_ms=elapsed_ms)
+    if recorded and report is not None and report.proposed_terms:
+        glossary_propose(manga_id=result.page.chapter.manga_id, proposals=report.proposed_terms, page_id=result.page_id)
     if recorded and previous_output and previous_output != output_path:
         _delete_quietly(previous_output)  # a stale output: the page failed, had no text, or changed format
     if not recorded and output_path:
@@ -370,11 +338,18 @@ def _record(
 
 def _stage_event(result: PageResult, stage: str) -> None:
     with transaction.atomic():
-        event_record(
-            job_id=result.job_id,
-            type=EventType.PAGE_STAGE,
-            payload={"page_result": result.pk, "page": result.page.index, "stage": stage},
-        )
+        record_page_stage(result, stage)
+
+
+def _output_path(result: PageResult, extension: str) -> str:
+    page = result.page
+    return storage.job_output_path(
+        manga_slug=page.chapter.manga.slug,
+        chapter_slug=page.chapter.slug,
+        job_id=result.job_id,
+        index=page.index,
+        extension=extension,
+    )
 
 
 def _delete_quietly(path: str) -> None:

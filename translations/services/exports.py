@@ -173,7 +173,7 @@ class _Drain:
 
 def _cbz_stream(entries: list[CbzEntry], comic_info: bytes) -> Iterator[bytes]:
     sink = _Drain()
-    with zipfile.ZipFile(sink, mode="w", compression=zipfile.ZIP_STORED) as archive:  # type: ignore[arg-type]
+    with zipfile.ZipFile(sink, mode="w", compression=zipfile.ZIP_STORED) as archive:  # type: ignore[call-overload]
         archive.writestr(zipfile.ZipInfo("ComicInfo.xml"), comic_info, compress_type=zipfile.ZIP_DEFLATED)
         yield sink.take()
         for entry in entries:

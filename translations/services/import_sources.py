@@ -69,7 +69,7 @@ def open_source(source: Path) -> Iterator[PageSource]:
     except READ_ERRORS as exc:
         raise ImportRefused(f"{source.name} is not a readable zip archive ({exc}).") from None
     with archive:
-        yield PageSource(_page_names(_archive_entries(archive)), archive.open)
+        yield PageSource(_page_names(_archive_entries(archive)), archive.open)  # type: ignore[arg-type]
 
 
 def _folder_entries(root: Path) -> Iterator[_Entry]:

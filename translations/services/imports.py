@@ -52,8 +52,8 @@ def chapter_import(
     number = _checked_number(chapter_number)
     if not manga_title.strip():
         raise ImportRefused("The manga title is empty.")
-    _check_length("manga title", manga_title, Manga._meta.get_field("title").max_length)
-    _check_length("chapter title", chapter_title, Chapter._meta.get_field("title").max_length)
+    _check_length("manga title", manga_title, Manga._meta.get_field("title").max_length)  # type: ignore[arg-type]
+    _check_length("chapter title", chapter_title, Chapter._meta.get_field("title").max_length)  # type: ignore[arg-type]
     if language is not None and language not in SOURCE_LANGUAGE_CODES:
         raise ImportRefused(f"Unknown source language {language!r}; use one of: {', '.join(SOURCE_LANGUAGE_CODES)}.")
     slug = _checked_slug(manga_slug, manga_title)
@@ -73,10 +73,10 @@ def chapter_import(
                 logger.info(
                     "chapter import: manga=%s chapter=%s pages=%d already imported", slug, chapter.slug, len(existing)
                 )
-                return ImportResult(manga=manga, chapter=chapter, pages_created=0, already_imported=True)
+                return ImportResult(manga=manga, chapter=chapter, pages_created=0, already_imported=True)  # type: ignore[arg-type]
             if existing:
                 raise ImportRefused(
-                    f"{manga.title} chapter {chapter.slug} already has {len(existing)} pages that differ from "
+                    f"{manga.title} chapter {chapter.slug} already has {len(existing)} pages that differ from "  # type: ignore[union-attr]
                     "these; delete the chapter (in the admin) first to import it again."
                 )
         new_manga = {"title": manga_title, "source_language": language or Language.JAPANESE}
@@ -104,7 +104,7 @@ def _checked_slug(manga_slug: str | None, manga_title: str) -> str:
     limit = Manga._meta.get_field("slug").max_length
     if manga_slug is not None:
         usable = slugify(manga_slug, allow_unicode=True) == manga_slug
-        if not manga_slug or len(manga_slug) > limit or len(manga_slug.encode()) > SLUG_MAX_BYTES or not usable:
+        if not manga_slug or len(manga_slug) > limit or len(manga_slug.encode()) > SLUG_MAX_BYTES or not usable:  # type: ignore[operator]
             raise ImportRefused(
                 f"{manga_slug[:80]!r} is not a usable slug: use lowercase letters, digits and hyphens, "
                 f"at most {limit} characters and {SLUG_MAX_BYTES} bytes in UTF-8."

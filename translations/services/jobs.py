@@ -7,20 +7,18 @@ commits (`transaction.on_commit`), so a worker never looks for rows that are not
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django_q.models import Schedule
-from django_q.tasks import async_task
 
-from translations import storage
 from translations.models import Chapter, ExecutionBackend, PageResult, TranslationJob, Translator
 from translations.pipeline.languages import TARGET_LANGUAGES
-from translations.progress import EventType, event_record
+from translations.pipeline.translators import TRANSLATORS
+from translations.progress import record_job_finished, record_job_queued
 from translations.selectors import active_job_count
 from translations.services.audit import audit_record
+from translations.services.queue import job_enqueue
 
 __all__ = [
     "JobConflict",
@@ -36,8 +34,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-TASK_TRANSLATE_JOB = "translations.tasks.translate_job"
 
 
 class JobError(Exception):
@@ -92,8 +88,8 @@ def chapter_request_translation(
     backend = backend or settings.MANGA_TRANSLATE_EXECUTION_BACKEND
     if target not in TARGET_LANGUAGES:
         raise JobRefused(f"Unknown target language {target!r}; use one of: {', '.join(TARGET_LANGUAGES)}.")
-    if translator not in Translator.values:
-        raise JobRefused(f"Unknown translator {translator!r}; use one of: {', '.join(Translator.values)}.")
+    if translator not in TRANSLATORS:
+        raise JobRefused(f"Unknown translator {translator!r}; use one of: {', '.join(TRANSLATORS)}.")
     if backend not in ExecutionBackend.values:
         raise JobRefused(f"Unknown execution backend {backend!r}; use one of: {', '.join(ExecutionBackend.values)}.")
     pages = list(chapter.pages.order_by("index"))
@@ -112,7 +108,7 @@ def chapter_request_translation(
                 pages_total=len(pages),
             )
             PageResult.objects.bulk_create(PageResult(job=job, page=page) for page in pages)
-            event_record(job_id=job.pk, type=EventType.JOB_QUEUED, payload={"pages": [p.index for p in pages]})
+            record_job_queued(job.pk, [p.index for p in pages])
             audit_record(
                 actor=requested_by,
                 action="job.request",
@@ -139,29 +135,6 @@ def _check_queue_room() -> None:
         raise QueueFull(f"The queue is full ({limit} jobs queued or running); try again later.")
 
 
-def job_enqueue(job_id: int) -> str:
-    """Hand the job to the workers. Safe to call twice: a second task finds the pages claimed."""
-    TranslationJob.objects.filter(pk=job_id).update(enqueued_at=timezone.now())
-    return async_task(TASK_TRANSLATE_JOB, job_id, group=f"job-{job_id}")
-
-
-def job_enqueue_later(job_id: int, *, seconds: float) -> None:
-    """Hand the job to the workers again in `seconds` (a one-off django-q2 schedule; its scheduler ticks every 30 s).
-
-    `enqueued_at` is set to that time, so the sweeper does not take the wait for a lost task.
-    """
-    run_at = timezone.now() + timedelta(seconds=seconds)
-    TranslationJob.objects.filter(pk=job_id).update(enqueued_at=run_at)
-    Schedule.objects.create(
-        name=f"job-{job_id}-later-{run_at:%Y%m%dT%H%M%S.%f}",
-        func=TASK_TRANSLATE_JOB,
-        args=repr((job_id,)),
-        schedule_type=Schedule.ONCE,
-        repeats=-1,  # deleted once it ran
-        next_run=run_at,
-    )
-
-
 def job_retry_failed(*, job: TranslationJob, requested_by=None) -> int:
     """Queue the failed (and cancelled) pages of a finished job again; returns how many."""
     retry_statuses = (PageResult.Status.FAILED, PageResult.Status.CANCELLED)
@@ -176,9 +149,7 @@ def job_retry_failed(*, job: TranslationJob, requested_by=None) -> int:
             _check_queue_room()
             requeued = [r for r in results if r.move_to(PageResult.Status.PENDING, finished_at=None)]
             _requeue_job(job)
-            event_record(
-                job_id=job.pk, type=EventType.JOB_QUEUED, payload={"pages": sorted(r.page.index for r in requeued)}
-            )
+            record_job_queued(job.pk, sorted(r.page.index for r in requeued))
             audit_record(
                 actor=requested_by,
                 action="job.retry_failed",
@@ -207,7 +178,7 @@ def page_retry(*, page_result: PageResult, requested_by=None) -> PageResult:
             enqueue = job.status not in TranslationJob.ACTIVE
             if enqueue:
                 _requeue_job(job)
-            event_record(job_id=job.pk, type=EventType.JOB_QUEUED, payload={"pages": [result.page.index]})
+            record_job_queued(job.pk, [result.page.index])
             audit_record(
                 actor=requested_by,
                 action="page.retry",
@@ -241,9 +212,8 @@ def job_cancel(*, job: TranslationJob, requested_by=None) -> bool:
         stopped = job.page_results.filter(status__in=(PageResult.Status.PENDING, PageResult.Status.RUNNING)).update(
             status=PageResult.Status.CANCELLED, finished_at=timezone.now(), lease_expires_at=None
         )
-        job_refresh_counters(job_id=job.pk)
-        job.refresh_from_db()
-        event_record(job_id=job.pk, type=EventType.JOB_FINISHED, payload=job_finished_payload(job))
+        job.refresh_counters()
+        record_job_finished(job)
         audit_record(
             actor=requested_by,
             action="job.cancel",
@@ -252,61 +222,3 @@ def job_cancel(*, job: TranslationJob, requested_by=None) -> bool:
             details={"pages_cancelled": stopped},
         )
     return True
-
-
-def job_refresh_counters(*, job_id: int) -> None:
-    """Derive the job's counters and audit totals from its page results (call inside a transaction).
-
-    Derived, never incremented: a page delivered twice cannot be counted twice.
-    """
-    from django.db.models import Count, Q, Sum
-    from django.db.models.functions import Coalesce
-
-    status = PageResult.Status
-    totals = PageResult.objects.filter(job_id=job_id).aggregate(
-        total=Count("pk"),
-        succeeded=Count("pk", filter=Q(status=status.SUCCEEDED)),
-        failed=Count("pk", filter=Q(status=status.FAILED)),
-        no_text=Count("pk", filter=Q(status=status.NO_TEXT)),
-        request=Coalesce(Sum("request_bytes"), 0),
-        response=Coalesce(Sum("response_bytes"), 0),
-        remote=Coalesce(Sum("remote_elapsed_ms"), 0),
-        translate=Coalesce(Sum("translate_elapsed_ms"), 0),
-    )
-    TranslationJob.objects.filter(pk=job_id).update(
-        pages_total=totals["total"],
-        pages_succeeded=totals["succeeded"],
-        pages_failed=totals["failed"],
-        pages_no_text=totals["no_text"],
-        request_bytes_total=totals["request"],
-        response_bytes_total=totals["response"],
-        remote_elapsed_ms_total=totals["remote"],
-        translate_elapsed_ms_total=totals["translate"],
-    )
-
-
-def job_finished_payload(job: TranslationJob) -> dict:
-    payload = {
-        "status": job.status,
-        "pages_total": job.pages_total,
-        "pages_succeeded": job.pages_succeeded,
-        "pages_failed": job.pages_failed,
-        "pages_no_text": job.pages_no_text,
-        "transport_ratio": job.transport_ratio,
-    }
-    if job.error:
-        payload["error"] = job.error
-    return payload
-
-
-def output_path_for(result: PageResult, extension: str) -> str:
-    """`output/<manga>/<chapter>/<job>/NNN.ext`: DESIGN §3's path with one folder per job.
-
-    Two jobs of one chapter (another language, a re-run) never share a file, so deleting one
-    job's rows (which deletes their files) never takes another job's pages.
-    """
-    page = result.page
-    chapter = page.chapter
-    base = storage.page_path(storage.OUTPUT_DIR, chapter.manga.slug, chapter.slug, page.index, extension)
-    folder, name = base.rsplit("/", 1)
-    return f"{folder}/{result.job_id}/{name}"

@@ -28,10 +28,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from translations.models import PageResult, TranslationJob
-from translations.progress import EventType, event_record, page_failed_record
+from translations.progress import record_job_queued, record_page_failed
 from translations.services.audit import audit_prune
 from translations.services.broker_tasks import waiting_job_ids
-from translations.services.jobs import TASK_TRANSLATE_JOB, job_enqueue, job_refresh_counters
+from translations.services.queue import TASK_TRANSLATE_JOB, job_enqueue
 from translations.services.telemetry import compute_calls_prune
 
 logger = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ def jobs_sweep(*, now=None) -> SweepReport:
         Q(lease_expires_at__lt=now) | Q(lease_expires_at__isnull=True),
         status=Status.RUNNING,
         job__status__in=TranslationJob.ACTIVE,
-    ).select_related("page")
+    ).select_related("page", "job")
     jobs_to_queue: set[int] = set()
     for result in expired:
         if _recover_page(result, now=now, report=report):
@@ -113,12 +113,12 @@ def _recover_page(result: PageResult, *, now, report: SweepReport) -> bool:
                 Status.FAILED, where=where, failure_stage="worker", error=error, lease_expires_at=None
             ):
                 return False
-            job_refresh_counters(job_id=result.job_id)
-            page_failed_record(result, failure_stage="worker", error=error)
+            result.job.refresh_counters()
+            record_page_failed(result, failure_stage="worker", error=error)
             report.failed_pages.append(result.pk)
             return True
         if not result.move_to(Status.PENDING, where=where, lease_expires_at=None):
             return False
-        event_record(job_id=result.job_id, type=EventType.JOB_QUEUED, payload={"pages": [result.page.index]})
+        record_job_queued(result.job_id, [result.page.index])
         report.requeued_pages.append(result.pk)
         return True

@@ -33,7 +33,7 @@ def compute_call_record(
             cold_start=cold_start,
             attempt=attempt,
         )
-    except DatabaseError:
+    except Exception:  # a metric never fails the page it describes (database down, no database here)
         logger.warning("compute call not recorded for the metrics", exc_info=True)
 
 

@@ -15,6 +15,8 @@ page's steps run out every request for it gets `default` (normally `ok`):
     429[:S]     busy, with `Retry-After: S` when S is given
     401         unauthorized (as for a wrong token)
     422         pipeline_failed at stage `detect`
+    failed:S    a 200 page whose `x-failure-stage` header says stage S failed (must not count as a page)
+    bad_report  a 200 whose report part is not JSON (a broken service: retryable)
 
 A request without the stub's token always gets 401. Every request is kept in `requests`.
 """
@@ -60,13 +62,13 @@ class ComputeStub:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         # A client that timed out has gone when a slow answer is written: not worth a traceback.
-        self.server.handle_error = lambda request, address: None
+        self.server.handle_error = lambda request, address: None  # type: ignore[assignment, method-assign]
         self.thread = threading.Thread(target=self.server.serve_forever, name="compute-stub", daemon=True)
 
     @property
     def url(self) -> str:
         host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def __enter__(self) -> ComputeStub:
         self.thread.start()
@@ -115,15 +117,25 @@ class ComputeStub:
                 if name in ("slow", "cold"):
                     time.sleep(float(argument))
                     name = "ok"
-                if name in ("ok", "same", "no_text"):
+                if name in ("ok", "same", "no_text", "bad_report"):
                     self._page(request, name, cold_start=cold)
+                    return
+                if name == "failed":
+                    self._page(request, "ok", failure_stage=argument)
                     return
                 status = int(name)
                 headers = {contract.Header.RETRY_AFTER.value: argument} if argument else {}
                 stage = "detect" if status == 422 else None
                 self._error(status, STATUS_ERRORS[status], f"scripted {status}", stage, headers)
 
-            def _page(self, request: contract.PageRequest, kind: str, *, cold_start: bool = False) -> None:
+            def _page(
+                self,
+                request: contract.PageRequest,
+                kind: str,
+                *,
+                cold_start: bool = False,
+                failure_stage: str | None = None,
+            ) -> None:
                 with Image.open(io.BytesIO(request.image)) as image:
                     fmt = image.format if image.format in contract.IMAGE_TYPES else "PNG"
                     size = image.size
@@ -157,11 +169,16 @@ class ComputeStub:
                     models={"detector": "stub"},
                 )
                 content_type, body = contract.encode_page_response(data, fmt, report)
+                if kind == "bad_report":
+                    body = body.replace(b'{"width"', b'{"width" oops', 1)
                 meta = contract.PageMeta(
                     regions_count=len(regions),
                     stage_elapsed_ms={"detect": 1},
                     remote_elapsed_ms=2,
                     cold_start=cold_start,
+                    failure_stage=failure_stage,
+                    model_primary=request.primary_model,
+                    model_fallback=request.fallback_model,
                 )
                 self.send_response(200)
                 self.send_header("content-type", content_type)

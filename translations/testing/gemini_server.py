@@ -19,6 +19,7 @@ one per request, in order; when the script runs out every request gets `good`:
     slow:S          wait S seconds, then good (for client timeouts)
     malformed       200 whose answer text is truncated JSON
     malformed_body  200 whose body is not JSON at all
+    terms:SRC=TGT   good, plus `new_terms` [{SRC, TGT, term}] (`;` separates several)
 """
 
 from __future__ import annotations
@@ -184,7 +185,11 @@ class GeminiServer:
             drop = int(arg) if arg else asked[-1]
             asked = [i for i in asked if i != drop]
         items = [{"id": i, "text": self._translate(request, i, echo=kind == "echo")} for i in asked]
-        text = json.dumps({"translations": items}, ensure_ascii=False)
+        answer: dict = {"translations": items}
+        if kind == "terms":
+            pairs = [pair.partition("=") for pair in arg.split(";") if pair]
+            answer["new_terms"] = [{"source": s, "target": t, "kind": "term"} for s, _, t in pairs]
+        text = json.dumps(answer, ensure_ascii=False)
         if kind == "malformed":
             text = text[: max(len(text) // 2, 5)]
         candidate = {"content": {"role": "model", "parts": [{"text": text}]}, "finishReason": "STOP", "index": 0}

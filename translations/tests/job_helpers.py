@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
@@ -12,6 +13,7 @@ from PIL import Image, ImageDraw
 
 from translations.executors import ExecutorError, PageExecution, PageWork
 from translations.models import Chapter, Manga
+from translations.pipeline.report import PageReport, RegionReport
 from translations.tests.library import store_page
 
 
@@ -41,12 +43,15 @@ def make_staff(username: str = "staff", *, permissions: tuple[str, ...] = ("view
 
 @dataclass
 class ScriptedExecutor:
-    """Answers per page index: ok, no_text, same (a copy of the input), untranslated, fail, crash."""
+    """Answers per page index: ok, no_text, same (a copy of the input), untranslated, fail, crash,
+    fallback (ok from the fallback model), jpeg (ok as JPEG), unchanged (ok bytes, nothing erased),
+    cleaning (the none translator's answer), sfx (only a sound effect found), empty (no image),
+    costly (ok, with transport numbers)."""
 
     script: dict[int, str] = field(default_factory=dict)
     name: str = "scripted"
     seen: list[PageWork] = field(default_factory=list)
-    before: object = None  # called with the work before answering (to cancel or race mid-page)
+    before: Callable[[PageWork], object] | None = None  # called with the work before answering (cancel, race)
 
     def translate_page(self, work: PageWork, *, on_stage) -> PageExecution:
         self.seen.append(work)
@@ -61,13 +66,34 @@ class ScriptedExecutor:
             raise RuntimeError("a bug")
         regions = []
         if step != "no_text":
-            translation = None if step == "untranslated" else f"line of page {index}"
-            regions = [{"id": 1, "box": [0, 0, 5, 5], "source_text": "原文", "translation": translation, "flags": []}]
+            translation = None if step in ("untranslated", "cleaning") else f"line of page {index}"
+            flags = ["sfx"] if step == "sfx" else []
+            regions = [RegionReport(id=1, box=[0, 0, 5, 5], source_text="原文", translation=translation, flags=flags)]
         image = work.image if step in ("same", "no_text") else work.image + b"changed"
-        report = {
-            "regions": regions,
-            "timings_ms": {"detect": 1},
-            "models": {"detector": "scripted"},
-            "mode": "translate",
-        }
-        return PageExecution(image=image, image_format="PNG", report=report, changed=step != "no_text")
+        report = PageReport(
+            width=60,
+            height=80,
+            source_language=work.source_language,
+            target_language=work.target_language,
+            translator=work.translator,
+            mode="cleaning" if step == "cleaning" else "translate",
+            regions=regions,
+            timings_ms={"detect": 1},
+            models={"detector": "scripted"},
+        )
+        execution = PageExecution(
+            image=b"" if step == "empty" else image,
+            image_format="JPEG" if step == "jpeg" else "PNG",
+            report=report,
+            changed=step not in ("no_text", "unchanged"),
+            fallback_used=step == "fallback",
+        )
+        if step == "costly":  # what it reports it spent on the wire
+            execution = replace(
+                execution,
+                request_bytes=100 * index,
+                response_bytes=10 * index,
+                remote_elapsed_ms=index,
+                translate_elapsed_ms=2 * index,
+            )
+        return execution

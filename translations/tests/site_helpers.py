@@ -21,7 +21,7 @@ def translated_chapter(
     chapter = make_chapter(pages, slug=slug, number=number)
     manga = chapter.manga
     if not manga.cover:
-        manga.cover = chapter.pages.order_by("index").first().image
+        manga.cover = chapter.pages.order_by("index").first().image  # type: ignore[union-attr]
         manga.save(update_fields=["cover"])
     job = chapter_request_translation(chapter=chapter, translator="test", enqueue=False)
     job_run(job_id=job.pk, executor=ScriptedExecutor(script or {}))

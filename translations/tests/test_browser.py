@@ -18,6 +18,7 @@ from xml.etree import ElementTree
 
 import pytest
 import requests
+from django.conf import settings as django_settings
 from PIL import Image
 
 from translations.models import PageResult, ReadingPosition, TranslationJob
@@ -73,9 +74,10 @@ def browser(django_db_setup, django_db_blocker):
 def static_root(tmp_path_factory) -> Path:
     """Collected static files, so the server runs as deployed (manifest storage) when a SECRET_KEY is set."""
     root = tmp_path_factory.mktemp("static")
-    # The manifest storage (DEBUG off) writes hashed names and the plain ones, so both modes find them.
-    env = {k: v for k, v in os.environ.items() if k != "DEBUG"}
-    env.update(STATIC_ROOT=str(root), SECRET_KEY="collectstatic only, never signs anything")
+    # The servers (Stack) get this process's SECRET_KEY, which conftest sets for tests, so they run
+    # with DEBUG off and the manifest storage: collect with the same key, so the manifest is written.
+    env = {**os.environ, "STATIC_ROOT": str(root), "SECRET_KEY": django_settings.SECRET_KEY}
+    env.pop("DEBUG", None)
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True, timeout=120
     )

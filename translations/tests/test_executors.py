@@ -20,6 +20,9 @@ from translations.tests.job_helpers import make_chapter, page_image
 
 TOKEN = "an internal token 0123456789"
 
+# Every try the executor sends is recorded for the metrics (services/telemetry.py): a row each.
+pytestmark = pytest.mark.django_db
+
 
 @pytest.fixture
 def sleeps(monkeypatch) -> list[float]:
@@ -94,7 +97,7 @@ def test_a_page_is_posted_with_the_token_languages_and_context_and_comes_back(st
     ImageOps.invert(Image.open(io.BytesIO(page_image(2))).convert("RGB")).save(expected, format="PNG")
     assert result.image == expected.getvalue()
     assert result.image_format == "PNG"
-    assert result.report["regions"][0]["translation"] == "002.png after 2 pages"
+    assert result.report.regions[0].translation == "002.png after 2 pages"
     assert result.request_bytes > len(page_image(2))
     assert result.response_bytes > len(result.image)
     assert result.remote_elapsed_ms == 2

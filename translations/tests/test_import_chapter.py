@@ -84,7 +84,7 @@ def state(data_dir: Path) -> tuple:
         if path.is_file():
             paths.append((path.relative_to(data_dir).as_posix(), path.read_bytes(), path.stat().st_mtime_ns))
         else:
-            paths.append((path.relative_to(data_dir).as_posix(), "folder", None))
+            paths.append((path.relative_to(data_dir).as_posix(), "folder", None))  # type: ignore[arg-type]
     return Manga.objects.count(), Chapter.objects.count(), Page.objects.count(), paths
 
 

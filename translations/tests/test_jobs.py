@@ -44,7 +44,7 @@ def finish(job: TranslationJob, statuses: dict[int, str]) -> None:
 
 
 def queued_tasks(broker) -> list[dict]:
-    tasks = []
+    tasks: list[dict] = []
     while True:
         batch = broker.dequeue()
         if not batch:

@@ -134,7 +134,7 @@ class Stack:
         return "\n".join(f"--- {p.name}\n{p.read_text()[-6000:]}" for p in sorted(self.log_dir.glob("*.log")))
 
     def websocket(self, path: str, session_key: str):
-        return ws_connect(
+        return ws_connect(  # type: ignore[call-overload]
             f"ws://127.0.0.1:{self.port}{path}",
             origin=f"http://127.0.0.1:{self.port}",
             additional_headers={"Cookie": f"{django_settings.SESSION_COOKIE_NAME}={session_key}"},

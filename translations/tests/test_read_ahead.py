@@ -157,7 +157,7 @@ def test_the_reader_keeps_only_the_pages_asked_and_reraises_a_failed_read():
             raise ValueError("cannot read")
         return image.decode()
 
-    reader = PageReader(read, depth=1)  # type: ignore[arg-type]
+    reader = PageReader(read, depth=1)
     reader.prefetch([(b"one", "ja"), (b"two", "ja"), (b"three", "ja")])  # only the current page and one more
     assert reader.take(b"one", "ja") == "one"
     reader.prefetch([(b"bad", "ja")])  # "two" is no longer wanted: dropped

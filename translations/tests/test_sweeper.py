@@ -31,7 +31,9 @@ def queued_job_ids(broker) -> list[int]:
 
 def running_job(pages: int = 2) -> tuple[TranslationJob, PageResult]:
     job = chapter_request_translation(chapter=make_chapter(pages), translator="test", enqueue=False)
-    return job, _claim_next_page(job.pk)
+    claim = _claim_next_page(job.pk)
+    assert isinstance(claim, PageResult)
+    return job, claim
 
 
 @pytest.mark.django_db

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth import get_user_model, login
 from django.db import connection, transaction
 from django.http import Http404, HttpResponse
@@ -30,6 +31,6 @@ def setup(request) -> HttpResponse:
             user.is_staff = True
             user.is_superuser = True
             user.save()
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
         return redirect("library")
     return render(request, "accounts/setup.html", {"form": form})

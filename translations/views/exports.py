@@ -15,7 +15,7 @@ def job_cbz(request, job_id: int) -> HttpResponse:
     response = StreamingHttpResponse(chapter_cbz(job), content_type="application/vnd.comicbook+zip")
     response["Content-Disposition"] = f'attachment; filename="{cbz_filename(job)}"'
     response["Cache-Control"] = "private, no-cache"
-    return response
+    return response  # type: ignore[return-value]
 
 
 def job_script(request, job_id: int, extension: str) -> HttpResponse:

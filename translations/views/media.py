@@ -114,7 +114,7 @@ def stored_file_response(request, relative: str, *, owner) -> HttpResponse:
     if _not_modified(request, etag, modified):
         response = HttpResponseNotModified()
     else:
-        response = FileResponse(Path(path).open("rb"), content_type=content_type)
+        response = FileResponse(Path(path).open("rb"), content_type=content_type)  # type: ignore[assignment]
     response["ETag"] = etag
     response["Last-Modified"] = http_date(modified)
     response["Cache-Control"] = CACHE_CONTROL

@@ -67,7 +67,7 @@ def _reader_data(request, view: ReaderChapter, position: ReadingPosition | None)
         else {
             "id": job.job_id,
             "seq": job.last_event_seq,
-            # Anonymous readers of a public library get no socket (selectors.may_watch_jobs).
+            # No socket for those the consumer would refuse (selectors.may_watch_jobs).
             "active": job.active and may_watch_jobs(request.user),
             "cleaning": job.cleaning,
             "ws": f"/ws/jobs/{job.job_id}/",

@@ -92,7 +92,7 @@ def translate(request, slug: str, chapter: str) -> HttpResponse:
     manga, chapter_obj = _chapter_or_404(slug, chapter)
     form = TranslateForm(request.POST)
     if not form.is_valid():
-        errors = "; ".join(f"{field}: {' '.join(errs)}" for field, errs in form.errors.items())
+        errors = "; ".join(f"{field}: {' '.join(errs)}" for field, errs in form.errors.items())  # type: ignore[arg-type]
         return _answer(request, ok=False, message=errors, back=_manga_url(manga), status=400)
     try:
         job = chapter_request_translation(
@@ -255,5 +255,5 @@ def upload_new_manga(request) -> HttpResponse:
         errors = {field: [str(error) for error in errs] for field, errs in form.errors.items()}
         return JsonResponse({"ok": False, "message": _("The upload was refused."), "errors": errors}, status=400)
     for field, errs in form.errors.items():
-        messages.error(request, f"{form.fields[field].label if field in form.fields else ''}: {' '.join(errs)}")
+        messages.error(request, f"{form.fields[field].label if field in form.fields else ''}: {' '.join(errs)}")  # type: ignore[arg-type]
     return redirect("library")

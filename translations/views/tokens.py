@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from translations.models import ApiToken
 from translations.services.tokens import token_create, token_revoke
 
 
@@ -35,7 +36,7 @@ def token_list(request: HttpRequest) -> HttpResponse:
             created_by=request.user,
         )
         form = TokenForm()
-    tokens = request.user.api_tokens.all()
+    tokens = ApiToken.objects.filter(user=request.user)  # type: ignore[misc]
     response = render(request, "account/tokens.html", {"form": form, "tokens": tokens, "issued": issued})
     # The page may show a secret: keep it out of every cache.
     response["Cache-Control"] = "no-store"
@@ -45,7 +46,7 @@ def token_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
-    token = get_object_or_404(request.user.api_tokens, pk=token_id)
+    token = get_object_or_404(ApiToken.objects.select_related("user"), pk=token_id, user=request.user)
     if token_revoke(token=token, revoked_by=request.user):
         messages.success(request, f"Token {token.prefix}… ({token.name}) revoked.")
     return redirect("account-tokens")

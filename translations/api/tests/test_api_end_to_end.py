@@ -14,6 +14,7 @@ import zipfile
 
 import pytest
 import requests
+from django.contrib.auth.models import Permission
 from websockets.sync.client import connect as ws_connect
 
 from translations import storage
@@ -37,7 +38,8 @@ def demo_cbz() -> bytes:
 
 
 def test_a_script_uploads_translates_follows_and_downloads_with_one_token(stack_factory):
-    make_staff("operator")
+    operator = make_staff("operator")
+    operator.user_permissions.add(Permission.objects.get(codename="view_translationjob"))  # watches jobs
     stack = stack_factory(MANGA_TRANSLATE_EXECUTION_BACKEND="local")
     made = subprocess.run(
         [sys.executable, "manage.py", "api_token", "operator", "--name", "e2e"],

@@ -7,8 +7,10 @@ from asgiref.sync import async_to_sync
 from channels.auth import AuthMiddlewareStack
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
+from django.contrib.auth.models import Permission
 
 from translations.api.ws_auth import TokenSubprotocolMiddleware
+from translations.models import Manga
 from translations.routing import websocket_urlpatterns
 from translations.services.jobs import chapter_request_translation
 from translations.services.tokens import token_create, token_revoke
@@ -31,12 +33,19 @@ def handshake(path: str, subprotocols: list[str]) -> tuple[bool, object, dict | 
 
 
 @pytest.fixture
+def watcher(staff):
+    """Staff who may watch jobs: as in the admin, with the view permission on jobs."""
+    staff.user_permissions.add(Permission.objects.get(codename="view_translationjob"))
+    return type(staff).objects.get(pk=staff.pk)
+
+
+@pytest.fixture
 def job(staff):
     return chapter_request_translation(chapter=make_chapter(1), translator="test", requested_by=staff, enqueue=False)
 
 
-def test_a_staff_token_opens_the_socket_and_the_server_answers_without_echoing_it(staff, job):
-    secret = token_create(user=staff, name="ws").secret
+def test_a_staff_token_opens_the_socket_and_the_server_answers_without_echoing_it(watcher, job):
+    secret = token_create(user=watcher, name="ws").secret
 
     connected, subprotocol, snapshot = handshake(f"/ws/jobs/{job.pk}/", ["mangasite", f"bearer.{secret}"])
 
@@ -47,15 +56,15 @@ def test_a_staff_token_opens_the_socket_and_the_server_answers_without_echoing_i
 
 
 @pytest.mark.parametrize("state", ["revoked", "unknown", "two tokens"])
-def test_a_bad_token_is_refused_at_the_handshake(staff, job, state):
-    issued = token_create(user=staff, name="ws")
+def test_a_bad_token_is_refused_at_the_handshake(watcher, job, state):
+    issued = token_create(user=watcher, name="ws")
     protocols = ["mangasite", f"bearer.{issued.secret}"]
     if state == "revoked":
         token_revoke(token=issued.token)
     elif state == "unknown":
         protocols[1] = "bearer.msk_nothing"
     else:
-        protocols.append(f"bearer.{token_create(user=staff, name='ws2').secret}")
+        protocols.append(f"bearer.{token_create(user=watcher, name='ws2').secret}")
 
     connected, code, _ = handshake(f"/ws/jobs/{job.pk}/", protocols)
 
@@ -63,9 +72,12 @@ def test_a_bad_token_is_refused_at_the_handshake(staff, job, state):
     assert code == 1000  # refused before accept: the server closes the handshake (HTTP 403 under daphne)
 
 
-def test_a_readers_token_cannot_watch_a_job_they_did_not_request(reader, job):
+def test_a_readers_token_watches_jobs_of_readable_manga_only(reader, job):
     secret = token_create(user=reader, name="ws").secret
+    protocols = ["mangasite", f"bearer.{secret}"]
 
-    connected, _, _ = handshake(f"/ws/jobs/{job.pk}/", ["mangasite", f"bearer.{secret}"])
+    readable, _, _ = handshake(f"/ws/jobs/{job.pk}/", protocols)
+    Manga.objects.update(private=True)
+    private, _, _ = handshake(f"/ws/jobs/{job.pk}/", protocols)
 
-    assert not connected
+    assert (readable, private) == (True, False)

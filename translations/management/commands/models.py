@@ -1,4 +1,4 @@
-"""`manage.py models list|fetch|verify`: the pipeline's model weights in MANGA_MODEL_DIR."""
+"""`manage.py models list|fetch|verify|quantize`: the pipeline's model weights in MANGA_MODEL_DIR."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from translations.pipeline import registry
+from translations.pipeline import quantize, registry
 
 
 def model_dir() -> Path:
@@ -17,10 +17,13 @@ def model_dir() -> Path:
 class Command(BaseCommand):
     # Runs at install time and on compute hosts, before the site itself is configured.
     requires_system_checks: list[str] = []
-    help = "List, fetch or verify the pipeline's model weights (sha256-pinned; see docs/models.md)."
+    help = (
+        "List, fetch or verify the pipeline's model weights (sha256-pinned; see docs/models.md), or make the INT8 "
+        "copies of the detection models from them (quantize)."
+    )
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("action", choices=["list", "fetch", "verify"])
+        parser.add_argument("action", choices=["list", "fetch", "verify", "quantize"])
         parser.add_argument("names", nargs="*", help="models to fetch (default: every required model)")
 
     def handle(self, *args, action: str, names: list[str], **options) -> None:
@@ -36,10 +39,21 @@ class Command(BaseCommand):
                 size = f"{spec.size}" if spec.size is not None else "?"
                 kind = "optional" if spec.optional else "required"
                 self.stdout.write(f"{spec.name}\t{size}\t{kind}\t{state}\t{spec.source.describe()}")
+        elif action == "quantize":
+            for name in names or list(quantize.QUANTIZED):
+                spec = specs[name]
+                if quantize.usable_int8(spec, directory) is not None:
+                    self.stdout.write(f"{name}: INT8 copy already present")
+                    continue
+                try:
+                    written = quantize.quantize(spec, directory)
+                except (quantize.QuantizeRefused, registry.ModelMissing) as exc:
+                    raise CommandError(str(exc)) from exc
+                self.stdout.write(f"{name}: INT8 copy written ({written})")
         elif action == "fetch":
             for spec in chosen:
                 try:
-                    written = registry.fetch(spec, directory)
+                    written = registry.fetch(spec, directory)  # type: ignore[assignment]
                 except registry.FetchRefused as exc:
                     raise CommandError(str(exc)) from exc
                 verb = "fetched" if written else "already present"

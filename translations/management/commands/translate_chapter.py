@@ -13,8 +13,10 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
-from translations.models import Chapter, ExecutionBackend, TranslationJob, Translator
+from translations.models import Chapter, ExecutionBackend, TranslationJob
 from translations.pipeline.languages import TARGET_LANGUAGES
+from translations.pipeline.translators import TRANSLATORS
+from translations.progress import EventMessage
 from translations.selectors import job_events_after
 from translations.services.execution import job_run
 from translations.services.jobs import JobError, chapter_request_translation
@@ -28,7 +30,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("chapter_id", type=int)
         parser.add_argument("--target", choices=TARGET_LANGUAGES, help="target language (default: the manga's)")
-        parser.add_argument("--translator", choices=Translator.values, help="default: MANGA_DEFAULT_TRANSLATOR")
+        parser.add_argument("--translator", choices=TRANSLATORS, help="default: MANGA_DEFAULT_TRANSLATOR")
         parser.add_argument("--backend", choices=ExecutionBackend.values, help="default: the configured backend")
         mode = parser.add_mutually_exclusive_group()
         mode.add_argument("--wait", action="store_true", help="enqueue, then print progress until the job ends")
@@ -93,25 +95,30 @@ def _run_here(job_id: int) -> None:
         connection.close()
 
 
-def describe(event: dict) -> str:
-    data, kind = event["data"], event["type"]
-    if kind == "job.queued":
-        return f"queued pages {', '.join(map(str, data['pages']))}"
-    if kind == "job.started":
-        return f"started: {data['pages_total']} pages"
-    if kind == "page.started":
-        return f"page {data['page']}: started (try {data['attempt']})"
-    if kind == "page.stage":
-        return f"page {data['page']}: {data['stage']}"
-    if kind == "page.succeeded":
-        if data["status"] == "no_text":
-            return f"page {data['page']}: no text, kept as the original"
-        return f"page {data['page']}: done, {data['regions']} regions, {data['elapsed_ms']} ms → {data['output_path']}"
-    if kind == "page.failed":
-        return f"page {data['page']}: FAILED at {data['failure_stage']}: {data['error']}"
-    if kind == "job.finished":
+def describe(event: EventMessage) -> str:
+    """One line per event; the message types of progress.py say what each one carries."""
+    if event["type"] == "job.queued":
+        return f"queued pages {', '.join(map(str, event['data']['pages']))}"
+    if event["type"] == "job.started":
+        return f"started: {event['data']['pages_total']} pages"
+    if event["type"] == "page.started":
+        started = event["data"]
+        return f"page {started['page']}: started (try {started['attempt']})"
+    if event["type"] == "page.stage":
+        return f"page {event['data']['page']}: {event['data']['stage']}"
+    if event["type"] == "page.succeeded":
+        done = event["data"]
+        if done["status"] == "no_text":
+            return f"page {done['page']}: no text, kept as the original"
+        return f"page {done['page']}: done, {done['regions']} regions, {done['elapsed_ms']} ms → {done['output_path']}"
+    if event["type"] == "page.failed":
+        failed = event["data"]
+        return f"page {failed['page']}: FAILED at {failed['failure_stage']}: {failed['error']}"
+    if event["type"] == "job.finished":
+        finished = event["data"]
         return (
-            f"finished {data['status']}: {data['pages_succeeded']} translated, {data['pages_no_text']} without text, "
-            f"{data['pages_failed']} failed, of {data['pages_total']}"
+            f"finished {finished['status']}: {finished['pages_succeeded']} translated, "
+            f"{finished['pages_no_text']} without text, {finished['pages_failed']} failed, "
+            f"of {finished['pages_total']}"
         )
-    return f"{kind}: {data}"
+    return f"{event['type']}: {event['data']}"  # a type this command does not know yet

@@ -15,10 +15,11 @@ from django.core.management.base import BaseCommand, CommandError
 from translations.gemini_settings import gemini_config, llm_config
 from translations.pipeline.contracts import PipelineError
 from translations.pipeline.debug import overlay
-from translations.pipeline.factory import TRANSLATOR_NAMES, get_translator, shared_pipeline
+from translations.pipeline.factory import get_translator, shared_pipeline
 from translations.pipeline.languages import SOURCE_LANGUAGES, TARGET_LANGUAGES
 from translations.pipeline.loading import load_page
 from translations.pipeline.registry import ModelMissing
+from translations.pipeline.translators import TRANSLATORS
 from translations.pipeline.translators.dictionaries import DictionaryError
 from translations.services.jobs import default_translator
 
@@ -35,7 +36,7 @@ class Command(BaseCommand):
         parser.add_argument("--target", default="en", choices=TARGET_LANGUAGES)
         parser.add_argument(
             "--translator",
-            choices=TRANSLATOR_NAMES,
+            choices=TRANSLATORS,
             help="default: gemini_hq when GEMINI_API_KEY is set, else none (cleaning: erase, letter nothing)",
         )
         parser.add_argument("--text", help="with --translator test: the string lettered into every block")
@@ -86,21 +87,20 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
 
         options["output"].write_bytes(outcome.image)
-        report = outcome.report.to_dict()
+        report = outcome.report
         if options["report"]:
-            options["report"].write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+            options["report"].write_text(json.dumps(report.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
         if options["debug_dir"]:
             options["debug_dir"].mkdir(parents=True, exist_ok=True)
             overlay(load_page(data).image, outcome.blocks).save(options["debug_dir"] / "overlay.png")
-        flagged = sum(1 for region in report["regions"] if region["flags"])
         self.stdout.write(
-            f"{len(report['regions'])} regions ({flagged} flagged), {report['mode']} mode, "
-            f"{sum(report['timings_ms'].values())} ms → {options['output']}"
+            f"{len(report.regions)} regions ({len(report.flagged_regions)} flagged), {report.mode} mode, "
+            f"{report.elapsed_ms} ms → {options['output']}"
         )
-        if report["mode"] == "cleaning":
+        if report.cleaning:
             why = "" if settings.GEMINI_API_KEY else " (no GEMINI_API_KEY: set it to translate)"
             self.stdout.write(f"cleaning mode{why}: text erased, nothing lettered, the script is in the report")
-        self.stdout.write(describe_models(report["models"], report["usage"]))
+        self.stdout.write(describe_models(report.models, report.usage))
 
 
 def describe_models(models: dict[str, str], usage: dict[str, int]) -> str:

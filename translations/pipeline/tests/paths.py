@@ -7,8 +7,9 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 FONTS = REPO_ROOT / "fonts"
-# The evaluation pages beside the checkout (../shared/evalset), as the compute image does not hold them.
-EVALSET = REPO_ROOT.parent / "shared" / "evalset"
+# The evaluation pages beside the checkout (../shared/evalset, or MANGA_EVALSET_DIR), as the compute image
+# does not hold them.
+EVALSET = Path(os.environ.get("MANGA_EVALSET_DIR") or REPO_ROOT.parent / "shared" / "evalset")
 
 
 def model_dir() -> Path:

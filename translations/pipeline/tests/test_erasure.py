@@ -20,8 +20,8 @@ def drawn_text(image: Image.Image, x: int, y: int, text: str, size: int) -> Text
     font = ImageFont.truetype(str(FONT), size)
     draw.text((x, y), text, font=font, fill=0)
     left, top, right, bottom = draw.textbbox((x, y), text, font=font)
-    box = Box(left, top, right - left, bottom - top)
-    return TextLine(box, ((left, top), (right, top), (right, bottom), (left, bottom)), False, text, 0.9)
+    box = Box(left, top, right - left, bottom - top)  # type: ignore[arg-type]
+    return TextLine(box, ((left, top), (right, top), (right, bottom), (left, bottom)), False, text, 0.9)  # type: ignore[arg-type]
 
 
 def test_the_anti_aliased_rim_of_erased_glyphs_leaves_no_grey_ghost():

@@ -374,3 +374,14 @@ def test_pre_and_post_dictionaries_apply_around_the_translation(server, config, 
 
     assert "[1] こんにちは" in server.requests[0].text
     assert result.texts == {1: "Hi there"}
+
+
+def test_new_terms_in_the_answer_become_proposals_and_the_schema_asks_for_them(server, config, sleeps):
+    server.script("terms:こんにちは=Hello there;ウィキペたん=Wiki;ありがとう=ありがとう;港=harbour")
+    result = translator(config, sleeps).translate(page("こんにちは", "ありがとう"))
+
+    [sent] = server.requests
+    assert sent.schema["properties"]["new_terms"]["maxItems"] == 20
+    assert "new_terms" in sent.system
+    # On the page and new: proposed; in the glossary, the source echoed, or not on the page: dropped.
+    assert [(t.source, t.target, t.kind) for t in result.proposed_terms] == [("こんにちは", "Hello there", "term")]

@@ -19,7 +19,8 @@ from translations.pipeline.contracts import (
     TranslationRequest,
 )
 from translations.pipeline.translators.dictionaries import Glossary, Term
-from translations.pipeline.translators.openai_compat import OpenAICompatTranslator, answer_schema
+from translations.pipeline.translators.gemini_prompt import response_schema
+from translations.pipeline.translators.openai_compat import OpenAICompatTranslator
 from translations.pipeline.translators.openai_config import LLMConfig
 from translations.testing.chat_server import ChatServer
 
@@ -105,7 +106,8 @@ def test_it_sends_the_model_image_numbered_lines_context_glossary_and_schema(ser
     assert "from Japanese into English" in sent.system and "boxed in red" in sent.system
     assert "$" not in sent.system
     assert sent.response_format["type"] == "json_schema"
-    assert sent.schema == answer_schema((1, 2))
+    assert sent.schema == response_schema((1, 2))
+    assert sent.schema["properties"]["new_terms"]["items"]["required"] == ["source", "target", "kind"]
     assert sent.schema["properties"]["translations"]["minItems"] == 2
     assert result.texts == {1: "Hello", 2: "Thanks"}
     assert result.flags == {}

@@ -52,7 +52,7 @@ def page(*, crossing: bool = True, mirror: bool = False) -> tuple[np.ndarray, li
         draw.rectangle((x0, y0, x1, y1), outline=0, width=4)
         for _ in range(6):  # hatching and blobs: art inside the frame
             cx, cy = rng.integers(x0 + 20, x1 - 20), rng.integers(y0 + 20, y1 - 20)
-            draw.ellipse((cx - 15, cy - 10, cx + 15, cy + 10), fill=int(rng.integers(0, 120)))
+            draw.ellipse((cx - 15, cy - 10, cx + 15, cy + 10), fill=int(rng.integers(0, 120)))  # type: ignore[arg-type]
     balloons = []
     if crossing:
         draw.ellipse(CROSSING, outline=0, width=3, fill=255)

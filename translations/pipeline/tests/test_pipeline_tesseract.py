@@ -41,7 +41,7 @@ def page_with_lines(texts: list[str]) -> tuple[np.ndarray, tuple[TextLine, ...]]
         x, y = 40, 30 + 80 * index
         left, top, right, bottom = draw.textbbox((x, y), text, font=font)
         draw.text((x, y), text, font=font, fill="black")
-        box = Box(left, top, right - left, bottom - top)
+        box = Box(left, top, right - left, bottom - top)  # type: ignore[arg-type]
         corners = ((box.x, box.y), (box.right, box.y), (box.right, box.bottom), (box.x, box.bottom))
         lines.append(TextLine(box=box, polygon=corners, vertical=False))
     return np.asarray(page), tuple(lines)

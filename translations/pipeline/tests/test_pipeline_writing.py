@@ -36,7 +36,7 @@ def write(draw: ImageDraw.ImageDraw, texts: list[str], x: int, y: int, size: int
         draw.text(origin, text, font=font, fill=0, direction=direction)
         left, top, right, bottom = draw.textbbox(origin, text, font=font, direction=direction)
         polygon = ((left, top), (right, top), (right, bottom), (left, bottom))
-        lines.append(TextLine(Box(left, top, right - left, bottom - top), polygon, vertical, text))
+        lines.append(TextLine(Box(left, top, right - left, bottom - top), polygon, vertical, text))  # type: ignore[arg-type]
     return lines
 
 

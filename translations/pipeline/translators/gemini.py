@@ -15,6 +15,8 @@ from collections.abc import Callable
 from google.genai import types
 
 from translations.pipeline.contracts import Flag, PipelineError, TranslationRequest, TranslationResult
+from translations.pipeline.report import MODEL_FALLBACK, MODEL_FALLBACK_REASON, MODEL_PRIMARY, MODEL_SELECTED
+from translations.pipeline.translators import GEMINI, GEMINI_HQ
 from translations.pipeline.translators.dictionaries import Glossary, ReplacementDict
 from translations.pipeline.translators.gemini_client import (
     GeminiClient,
@@ -33,6 +35,7 @@ from translations.pipeline.translators.gemini_prompt import (
     response_schema,
     system_prompt,
 )
+from translations.pipeline.translators.terms import page_proposals
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +55,7 @@ class GeminiTranslator:
     ) -> None:
         if not config.api_key:
             raise PipelineError("translate", "the Gemini translators need GEMINI_API_KEY")
-        self.name = "gemini_hq" if with_image else "gemini"
+        self.name = GEMINI_HQ if with_image else GEMINI
         self.with_image = with_image
         self.config = config
         self.client = GeminiClient(config, sleep=sleep, random=random)
@@ -78,7 +81,10 @@ class GeminiTranslator:
             for block_id, text in texts.items()
             if text is None
         }
-        result = TranslationResult(texts=texts, flags=flags, models=page.models(), usage=page.usage())
+        proposals = page_proposals(page.answers, page_text="\n".join(page.originals.values()), glossary=self.glossary)
+        result = TranslationResult(
+            texts=texts, flags=flags, models=page.models(), usage=page.usage(), proposed_terms=proposals
+        )
         logger.info(
             "gemini page translator=%s model=%s requests=%d untranslated=%d blocked=%s usage=%s",
             self.name,
@@ -102,6 +108,7 @@ class _PageCall:
         self.fallback_reason = ""
         self.image_note = "page image" if translator.with_image else "text only"
         self.records: list[RequestRecord] = []
+        self.answers: list[str] = []  # every answer's JSON, for the glossary proposals
         self.originals = {block.id: block.source_text.strip() for block in request.blocks}
         self.sources = {block.id: translator.pre.apply(block.source_text).strip() for block in request.blocks}
         self.system = system_prompt(
@@ -154,19 +161,21 @@ class _PageCall:
 
     def _usable(self, reply: Reply, asked: tuple[int, ...]) -> dict[int, str]:
         """Parsed answers minus echoes: the source (as read, or as pre-replaced) is never a translation."""
+        if reply.text is not None:
+            self.answers.append(reply.text)
         found = parse_translations(reply.text, asked)
         return {i: text for i, text in found.items() if text not in (self.originals[i], self.sources[i])}
 
     def models(self) -> dict[str, str]:
         models = {
-            "translator": self.model,  # the model that answered
-            "translator_primary": self.config.model,
-            "translator_fallback": self.config.fallback_model or "none",
+            MODEL_SELECTED: self.model,  # the model that answered
+            MODEL_PRIMARY: self.config.model,
+            MODEL_FALLBACK: self.config.fallback_model or "none",
             "translator_input": self.image_note,
             "translator_requests": "; ".join(f"{r.model} {r.status or 'no response'}" for r in self.records),
         }
         if self.fallback_reason:
-            models["translator_fallback_reason"] = self.fallback_reason
+            models[MODEL_FALLBACK_REASON] = self.fallback_reason
         return models
 
     def usage(self) -> dict[str, int]:

@@ -15,6 +15,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from translations.pipeline.contracts import TextBlock
 from translations.pipeline.translators.dictionaries import Glossary
+from translations.pipeline.translators.terms import TERMS_SCHEMA
 
 LANGUAGE_NAMES = {
     "ja": "Japanese",
@@ -173,7 +174,8 @@ def _preamble(source: str, target: str, context: tuple[str, ...], glossary: Glos
 
 
 def response_schema(ids: tuple[int, ...]) -> dict:
-    """Exactly one item per asked id; the schema fixes the count, the parser checks the ids."""
+    """Exactly one item per asked id; the schema fixes the count, the parser checks the ids. `new_terms` (optional):
+    names and terms the glossary lacks (translators/terms.py)."""
     return {
         "type": "object",
         "properties": {
@@ -186,7 +188,8 @@ def response_schema(ids: tuple[int, ...]) -> dict:
                     "properties": {"id": {"type": "integer"}, "text": {"type": "string"}},
                     "required": ["id", "text"],
                 },
-            }
+            },
+            "new_terms": TERMS_SCHEMA,
         },
         "required": ["translations"],
     }
@@ -204,7 +207,7 @@ def parse_translations(text: str | None, ids: tuple[int, ...]) -> dict[int, str]
         if not isinstance(item, dict) or not isinstance(item.get("text"), str):
             continue
         try:
-            block_id = int(item.get("id"))
+            block_id = int(item.get("id"))  # type: ignore[arg-type]
         except (TypeError, ValueError):
             continue
         if block_id in ids and block_id not in found and item["text"].strip():

@@ -6,12 +6,13 @@ Gemini translators (DESIGN §5) implement the same `Translator` protocol in thei
 from __future__ import annotations
 
 from translations.pipeline.contracts import TranslationRequest, TranslationResult
+from translations.pipeline.translators import NONE, TEST
 
 
 class CleaningTranslator:
     """`none`: erase the source text and letter nothing; the report carries the extracted script."""
 
-    name = "none"
+    name = NONE
     letters = False
 
     def translate(self, request: TranslationRequest) -> TranslationResult:
@@ -24,7 +25,7 @@ class FixedTextTranslator:
     `{id}` in the text is replaced by the block's reading-order number.
     """
 
-    name = "test"
+    name = TEST
     letters = True
 
     def __init__(self, text: str = "Block {id}: the quick brown fox jumps over the lazy dog.") -> None:

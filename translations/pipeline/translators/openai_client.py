@@ -182,8 +182,8 @@ def _error_message(data: object, response: requests.Response) -> str:
 
 
 def _record(model: str, data: dict, started: float) -> RequestRecord:
-    usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
-    details = usage.get("completion_tokens_details") if isinstance(usage.get("completion_tokens_details"), dict) else {}
+    usage = _dict(data.get("usage"))
+    details = _dict(usage.get("completion_tokens_details"))
     return RequestRecord(
         model=model,
         status=200,
@@ -192,6 +192,10 @@ def _record(model: str, data: dict, started: float) -> RequestRecord:
         output_tokens=_int(usage.get("completion_tokens")),
         thinking_tokens=_int(details.get("reasoning_tokens")),
     )
+
+
+def _dict(value: object) -> dict:
+    return value if isinstance(value, dict) else {}
 
 
 def _int(value: object) -> int:
@@ -203,7 +207,7 @@ def _reply(data: dict) -> ChatReply:
     if not choices or not isinstance(choices[0], dict):
         return ChatReply(None, "no choice")
     choice = choices[0]
-    message = choice.get("message") if isinstance(choice.get("message"), dict) else {}
+    message = _dict(choice.get("message"))
     if message.get("refusal"):
         return ChatReply(None, f"refusal: {str(message['refusal'])[:120]}")
     finish = str(choice.get("finish_reason") or "")

@@ -12,7 +12,6 @@ the glossary lacks, which the job stores as proposals for staff. No state is kep
 from __future__ import annotations
 
 import base64
-import json
 import logging
 import random
 import re
@@ -40,31 +39,14 @@ from translations.pipeline.translators.openai_client import (
     RequestRecord,
 )
 from translations.pipeline.translators.openai_config import LLMConfig
+from translations.pipeline.translators.terms import page_proposals
 
 logger = logging.getLogger(__name__)
 
 CONTEXT_PAGES = 3
-MAX_PROPOSALS = 20  # per page: a model that lists every word is not building a glossary
-TERM_KINDS = ("character", "term")
 # A 400 naming these is the server saying it cannot do what we asked, not that the request is wrong.
 _NO_SCHEMA = re.compile(r"response_format|json_schema|structured output|schema", re.IGNORECASE)
 _NO_IMAGE = re.compile(r"image|vision|multimodal|multi-modal|content part|image_url", re.IGNORECASE)
-
-
-def answer_schema(ids: tuple[int, ...]) -> dict:
-    """`gemini_hq`'s schema (exactly one item per asked id) plus the glossary proposals."""
-    schema = response_schema(ids)
-    term = {
-        "type": "object",
-        "properties": {
-            "source": {"type": "string"},
-            "target": {"type": "string"},
-            "kind": {"type": "string", "enum": list(TERM_KINDS)},
-        },
-        "required": ["source", "target", "kind"],
-    }
-    schema["properties"]["new_terms"] = {"type": "array", "items": term, "maxItems": MAX_PROPOSALS}
-    return schema
 
 
 class OpenAICompatTranslator:
@@ -214,7 +196,7 @@ class _PageCall:
     def _format(self, asked: tuple[int, ...]) -> dict:
         if self._unsupported("schema"):
             return {"type": "json_object"}
-        schema = {"name": "page_translations", "strict": False, "schema": answer_schema(asked)}
+        schema = {"name": "page_translations", "strict": False, "schema": response_schema(asked)}
         return {"type": "json_schema", "json_schema": schema}
 
     def _unsupported(self, feature: str) -> bool:
@@ -226,18 +208,8 @@ class _PageCall:
         return {i: text for i, text in found.items() if text not in (self.originals[i], self.sources[i])}
 
     def proposals(self) -> tuple[TermProposal, ...]:
-        """`new_terms` from every answer: on this page, not in the glossary, not the source echoed, once each."""
         page_text = "\n".join(self.originals.values())
-        seen: dict[str, TermProposal] = {}
-        for answer in self.answers:
-            for item in _new_terms(answer):
-                source, target = item.source.strip(), item.target.strip()
-                if not source or not target or source == target or source not in page_text:
-                    continue
-                if source in seen or self.translator.glossary.knows(source):
-                    continue
-                seen[source] = TermProposal(source=source, target=target, kind=item.kind)
-        return tuple(seen.values())[:MAX_PROPOSALS]
+        return page_proposals(self.answers, page_text=page_text, glossary=self.translator.glossary)
 
     def models(self) -> dict[str, str]:
         models = {
@@ -285,17 +257,3 @@ def _content(parts: list[types.Part]) -> str | list[dict]:
         elif part.text:
             content.append({"type": "text", "text": part.text})
     return content
-
-
-def _new_terms(answer: str) -> list[TermProposal]:
-    try:
-        data = json.loads(re.sub(r"^```(?:json)?\s*|\s*```$", "", answer.strip()))
-    except json.JSONDecodeError:
-        return []
-    items = data.get("new_terms") if isinstance(data, dict) else None
-    terms = []
-    for item in items if isinstance(items, list) else []:
-        if isinstance(item, dict) and isinstance(item.get("source"), str) and isinstance(item.get("target"), str):
-            kind = item.get("kind") if item.get("kind") in TERM_KINDS else "term"
-            terms.append(TermProposal(source=item["source"], target=item["target"], kind=str(kind)))
-    return terms
