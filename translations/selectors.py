@@ -70,8 +70,11 @@ def may_watch_jobs(user) -> bool:
 
 def job_visible_to(*, job_id: int, user) -> bool:
     """Who may watch a job: whoever may read its manga (translations/access.py), anonymous readers of a
-    public library too; staff, as in the admin, only with the view permission on jobs."""
-    if not may_watch_jobs(user):
-        return False
+    public library too; staff, as in the admin, only with the view permission on jobs (without it, the
+    jobs they requested)."""
     job = TranslationJob.objects.filter(pk=job_id).select_related("chapter__manga").first()
-    return job is not None and access.can_read(user, job.chapter.manga)
+    if job is None:
+        return False
+    if user.is_authenticated and user.is_staff and not user.has_perm("translations.view_translationjob"):
+        return job.requested_by_id == user.pk  # as in the admin: without the permission, only their own jobs
+    return access.can_read(user, job.chapter.manga)
