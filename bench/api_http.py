@@ -240,7 +240,11 @@ def main() -> int:
                 figures[name] = {"rate": rate.__dict__, "saturation": saturation.__dict__}
         finally:
             server.terminate()
-            server.wait(timeout=30)
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:  # keep-alive connections can hold the graceful stop
+                server.kill()
+                server.wait(timeout=10)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))
     failed = []

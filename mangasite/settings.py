@@ -334,6 +334,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "translations.api.schema.drop_backend_bounds",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "JobStatusEnum": "translations.models.TranslationJob.Status",
         "PageResultStatusEnum": "translations.models.PageResult.Status",

@@ -71,3 +71,24 @@ class CsrfSessionScheme(OpenApiAuthenticationExtension):
             "name": "sessionid",
             "description": "The site's session cookie; writes also need the X-CSRFToken header.",
         }
+
+
+# The largest value of an integer column depends on the database (SQLite 2**63 - 1, PostgreSQL
+# 2**31 - 1 for most): drop those bounds so the published schema is one for both setups.
+_BACKEND_BOUNDS = {2**31 - 1, 2**63 - 1}
+
+
+def drop_backend_bounds(result, generator, request, public):
+    def walk(node):
+        if isinstance(node, dict):
+            if node.get("type") == "integer" and node.get("maximum") in _BACKEND_BOUNDS:
+                node.pop("maximum")
+                node.pop("format", None)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(result)
+    return result
