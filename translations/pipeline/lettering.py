@@ -51,7 +51,7 @@ class BalloonLetterer:
 
     def __init__(self, *, raqm: bool | None = None) -> None:
         # Raqm (HarfBuzz) gives the font's own vertical forms; without it columns are built by hand.
-        self.raqm = features.check("raqm") if raqm is None else raqm
+        self.raqm = bool(features.check("raqm")) if raqm is None else raqm
 
     def letter(
         self, image: np.ndarray, blocks: tuple[TextBlock, ...], texts: dict[int, str], target_language: str
@@ -340,6 +340,8 @@ class Typesetter:
         # A word is split once at most: "Incom-prehens-ibly" reads worse than smaller letters.
         if not self._may_split(word) or (line and measure(line) > width / 2):
             return None
+        if self.hyphenator is None:
+            return None
         for head, tail in self.hyphenator.iterate(word):
             candidate = f"{line}{self.joiner if line else ''}{head}-"
             if len(head) >= 3 and len(tail) >= 3 and measure(candidate) <= width:
@@ -374,7 +376,7 @@ class Typesetter:
                 continue
             left, top, right, bottom = face.font.getbbox(item.text, anchor="ls", stroke_width=self.stroke)
             bx, by = x + self.stroke, y + self.stroke + face.ascent
-            boxes.append(Box(bx + left, by + top, right - left, bottom - top))
+            boxes.append(Box(int(bx + left), int(by + top), int(right - left), int(bottom - top)))
         return boxes
 
     def draw(
@@ -419,8 +421,8 @@ class _Face:
         # The probe spans ascenders and descenders (and a CJK glyph's full em where the font has one).
         probe = "Hgjy" if choice.path.name == LATIN_FONT else "Hgjy国"
         _, top, _, bottom = self.font.getbbox(probe, anchor="ls")
-        self.ink_top = self.ascent + top  # from the line's top to where ink starts
-        self.ink_height = bottom - top + 2 * stroke
+        self.ink_top = int(self.ascent + top)  # from the line's top to where ink starts
+        self.ink_height = int(bottom - top + 2 * stroke)
         self._widths: dict[str, int] = {}
 
     def measure(self, text: str) -> int:
