@@ -97,7 +97,11 @@ class BlockEraser:
 
     def erase_page(self, image: np.ndarray, blocks: tuple[TextBlock, ...]) -> Erasure:
         out = image.copy()
-        parts = [(b, *block_erase_mask(image, b)) for b in blocks if self.include_sfx or Flag.SFX not in b.flags]
+        parts: list[tuple[TextBlock, Box, np.ndarray]] = []
+        for b in blocks:
+            if self.include_sfx or Flag.SFX not in b.flags:
+                box, ink = block_erase_mask(image, b)
+                parts.append((b, box, ink))
         mask = np.zeros(image.shape[:2], dtype=bool)
         for _, box, ink in parts:
             mask[box.y : box.bottom, box.x : box.right] |= ink

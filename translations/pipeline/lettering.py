@@ -51,7 +51,7 @@ class BalloonLetterer:
 
     def __init__(self, *, raqm: bool | None = None) -> None:
         # Raqm (HarfBuzz) gives the font's own vertical forms; without it columns are built by hand.
-        self.raqm = features.check("raqm") if raqm is None else raqm
+        self.raqm = bool(features.check("raqm")) if raqm is None else raqm
 
     def letter(
         self, image: np.ndarray, blocks: tuple[TextBlock, ...], texts: dict[int, str], target_language: str
@@ -106,7 +106,7 @@ class BalloonLetterer:
         best: Layout | None = None
         for looseness in _LOOSENESS if block.balloon is not None else (1.0,):
             origin, shape = _text_shape(block, image.shape[:2], vertical, looseness)
-            typeset = Typesetter(font, shape, text, language, vertical, stroke, self.raqm)  # type: ignore[arg-type]
+            typeset = Typesetter(font, shape, text, language, vertical, stroke, self.raqm)
             size, placed, overflow = typeset.best(min_size, max_size)
             layout = Layout(block, text, typeset, size, placed, overflow, origin, ink, outline)
             if best is None or (best.overflow and not overflow) or (not overflow and size > best.size):
@@ -271,14 +271,14 @@ class Typesetter:
         first = max(1, math.ceil(total / max(self.shape.widest, 1)))
         last = (self.shape.bottom - self.shape.top + 1 - face.ink_height) // pitch + 1
         hyphen = self._hyphenate if hyphenate else self._at_own_hyphen
-        for count in range(first, min(first + _MORE_LINES, last) + 1):  # type: ignore[call-overload]
+        for count in range(first, min(first + _MORE_LINES, last) + 1):
             # Centre the ink, not the line boxes: the last line's leading below it is no ink.
             top = _centred(self.shape.cy, (count - 1) * pitch + face.ink_height, self.shape.top, self.shape.bottom)
-            top -= face.ink_top  # type: ignore[assignment]
+            top -= face.ink_top
             bands = [
                 (top + i * pitch + face.ink_top, top + i * pitch + face.ink_top + face.ink_height) for i in range(count)
             ]
-            spans = [self.shape.span(self.shape.rows, a, b) for a, b in bands]  # type: ignore[arg-type]
+            spans = [self.shape.span(self.shape.rows, a, b) for a, b in bands]
             lines = _wrap(self.tokens, self.joiner, [r - lt + 1 for lt, r in spans], measure, hyphen)
             if lines is not None:
                 return [
@@ -340,7 +340,9 @@ class Typesetter:
         # A word is split once at most: "Incom-prehens-ibly" reads worse than smaller letters.
         if not self._may_split(word) or (line and measure(line) > width / 2):
             return None
-        for head, tail in self.hyphenator.iterate(word):  # type: ignore[union-attr]
+        if self.hyphenator is None:
+            return None
+        for head, tail in self.hyphenator.iterate(word):
             candidate = f"{line}{self.joiner if line else ''}{head}-"
             if len(head) >= 3 and len(tail) >= 3 and measure(candidate) <= width:
                 self._tails.add(tail)
@@ -374,7 +376,7 @@ class Typesetter:
                 continue
             left, top, right, bottom = face.font.getbbox(item.text, anchor="ls", stroke_width=self.stroke)
             bx, by = x + self.stroke, y + self.stroke + face.ascent
-            boxes.append(Box(bx + left, by + top, right - left, bottom - top))  # type: ignore[arg-type]
+            boxes.append(Box(int(bx + left), int(by + top), int(right - left), int(bottom - top)))
         return boxes
 
     def draw(
@@ -419,8 +421,8 @@ class _Face:
         # The probe spans ascenders and descenders (and a CJK glyph's full em where the font has one).
         probe = "Hgjy" if choice.path.name == LATIN_FONT else "Hgjy国"
         _, top, _, bottom = self.font.getbbox(probe, anchor="ls")
-        self.ink_top = self.ascent + top  # from the line's top to where ink starts
-        self.ink_height = bottom - top + 2 * stroke
+        self.ink_top = int(self.ascent + top)  # from the line's top to where ink starts
+        self.ink_height = int(bottom - top + 2 * stroke)
         self._widths: dict[str, int] = {}
 
     def measure(self, text: str) -> int:
