@@ -559,6 +559,7 @@ def test_it_refuses_a_title_over_300_characters(tmp_path, data_dir, option, what
 
 def test_each_refusal_is_one_line_and_a_non_zero_exit_from_the_command_line(tmp_path):
     cli_data = tmp_path / "cli-data"
+    cli_data.mkdir()  # the embedded database file lives in it
     env = {name: value for name, value in os.environ.items() if name not in ("DATABASE_URL", "REDIS_URL")}
     env.update(DEBUG="1", MANGA_DATA_DIR=str(cli_data))
 
