@@ -33,10 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-try:  # the hardening issue's client, once it is on main
-    from http_load import run_load  # type: ignore[import-not-found]
-except ImportError:
-    from load_client import run_load  # type: ignore[import-not-found]
+from http_load import run_load  # type: ignore[import-not-found]  # noqa: E402
 
 DEMO = ROOT / "demo" / "wikipe-tan"
 GUNICORN_FLAGS = [

@@ -44,7 +44,7 @@ def main() -> int:
     from django.core.management import call_command
     from django.db import connection
     from django.test import Client
-    from reader_pages import fill_library
+    from reader_pages import fill_library  # type: ignore[import-not-found]
 
     try:
         call_command("migrate", verbosity=0)
@@ -59,7 +59,7 @@ def main() -> int:
             for run in range(args.runs + 1):
                 started = time.perf_counter()
                 response = client.get(path)
-                body = b"".join(response.streaming_content) if response.streaming else response.content
+                body = b"".join(response.streaming_content) if response.streaming else response.content  # type: ignore[attr-defined]
                 assert response.status_code == 200, (path, response.status_code)
                 if run:  # the first is a warm-up
                     times.append((time.perf_counter() - started) * 1000)
