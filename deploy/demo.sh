@@ -34,5 +34,5 @@ if not chapter.jobs.exists():
 "$PY" manage.py qcluster &
 worker=$!
 trap 'kill "$worker" 2>/dev/null || true; wait' EXIT INT TERM
-echo "Mangasite is up: http://$HOST:$PORT/admin/ (Ctrl-C stops the web server and the worker)"
+echo "Mangasite is up: http://$HOST:$PORT/ (the library; /setup makes the first staff account if none exists; Ctrl-C stops the web server and the worker)"
 .venv/bin/daphne --bind "$HOST" --port "$PORT" mangasite.asgi:application
