@@ -25,11 +25,10 @@ system-deps:
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
 	fi
 
-# Model weights for the page pipeline (docs/models.md); verified by sha256, fetched once; then the
-# INT8 copies of the detection models, made from them here (once; about a minute on 2 cores).
+# Model weights for the page pipeline (docs/models.md); verified by sha256, fetched once. The INT8
+# copies (`manage.py models quantize`) are opt-in: they change OCR on some pages (docs/lettering.md).
 models: $(STAMP)
 	$(PY) manage.py models fetch
-	$(PY) manage.py models quantize
 
 install: $(STAMP) system-deps models
 
