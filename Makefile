@@ -61,7 +61,9 @@ test-embedded: install
 	env -u DATABASE_URL -u REDIS_URL $(PY) -m pytest -p no:cacheprovider
 
 # The production shape: PostgreSQL, and Redis for the channel layer and the task broker.
+# The test process runs many short-lived threads (live servers, heartbeats, readers); one that ends
+# without closing its connection keeps its pool slot, so the suite gets a larger pool than a server.
 test-services: install
-	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest -p no:cacheprovider
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) MANGA_DB_POOL_MAX_SIZE=40 $(PY) -m pytest -p no:cacheprovider
 
 test: lint test-pipeline test-embedded test-services
