@@ -21,6 +21,7 @@ from translations.models import (
     Translator,
 )
 from translations.pipeline.languages import TARGET_LANGUAGES
+from translations.pipeline.report import RegionReport, regions_from_json
 from translations.services.imports import SOURCE_LANGUAGE_CODES
 
 
@@ -200,26 +201,25 @@ class RegionSerializer(serializers.Serializer):
     confidence = serializers.FloatField(allow_null=True)
 
 
-def region_view(region: Any) -> dict[str, Any]:
-    """A stored region with every field present (older or remote reports may lack some)."""
-    region = region if isinstance(region, dict) else {}
+def region_view(region: RegionReport) -> dict[str, Any]:
+    """A stored region with every field present (`regions_from_json` fills what older reports lack)."""
     return {
-        "id": int(region.get("id") or 0),
-        "box": [int(v) for v in region.get("box") or []],
-        "source_text": str(region.get("source_text") or ""),
-        "translation": region.get("translation"),
-        "flags": [str(flag) for flag in region.get("flags") or []],
-        "font_size": region.get("font_size"),
-        "confidence": region.get("confidence"),
+        "id": region.id,
+        "box": region.box,
+        "source_text": region.source_text,
+        "translation": region.translation,
+        "flags": region.flags,
+        "font_size": region.font_size,
+        "confidence": region.confidence,
     }
 
 
 def result_flags(result: PageResult) -> list[str]:
     """The page's flags: every region flag once, plus `fallback_used`."""
-    flags = {flag for region in result.regions or [] if isinstance(region, dict) for flag in region.get("flags") or []}
+    flags = {flag for region in regions_from_json(result.regions) for flag in region.flags}
     if result.fallback_used:
         flags.add("fallback_used")
-    return sorted(str(flag) for flag in flags)
+    return sorted(flags)
 
 
 class PageResultSerializer(serializers.ModelSerializer):
@@ -273,7 +273,7 @@ class PageReportSerializer(PageResultSerializer):
 
     @extend_schema_field(RegionSerializer(many=True))
     def get_regions(self, result: PageResult) -> list[dict[str, Any]]:
-        return [region_view(region) for region in result.regions or []]
+        return [region_view(region) for region in regions_from_json(result.regions)]
 
 
 class JobDetailSerializer(JobSerializer):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
-from typing import Any
+from typing import Any, TypeGuard
 
 CLEANING_MODE = "cleaning"  # the none translator: erased, nothing lettered, never shown as a translation
 TRANSLATE_MODE = "translate"
@@ -141,11 +141,51 @@ class PageReport:
 
 
 def regions_from_json(stored: Iterable[Any]) -> list[RegionReport]:
-    """Stored regions (`PageResult.regions`) read back; entries that are not regions are skipped."""
+    """Stored regions (`PageResult.regions`) read back, in reading order.
+
+    Lenient where `RegionReport.from_dict` is strict, because what is stored may come from an older
+    shape or a remote report: a missing field takes its neutral value (no box, no text, not
+    translated, no flags; the id is the position), a value of the wrong type is dropped the same
+    way, and an entry with none of a region's fields is not a region and is skipped.
+    """
     regions = []
-    for item in stored or ():
-        try:
-            regions.append(RegionReport.from_dict(item))
-        except (TypeError, KeyError):
-            continue
+    for position, item in enumerate(stored or (), start=1):
+        if isinstance(item, Mapping) and _REGION_FIELDS & item.keys():
+            regions.append(_region_from_stored(item, position))
     return regions
+
+
+_REGION_FIELDS = {f.name for f in fields(RegionReport)}
+
+
+def _region_from_stored(item: Mapping[str, Any], position: int) -> RegionReport:
+    region_id = item.get("id")
+    translation = item.get("translation")
+    flags = item.get("flags")
+    font_size = item.get("font_size")
+    confidence = item.get("confidence")
+    return RegionReport(
+        id=region_id if _is_int(region_id) else position,
+        box=_box(item.get("box")) or [],
+        source_text=str(item.get("source_text") or ""),
+        translation=translation if isinstance(translation, str) else None,
+        flags=[flag for flag in flags if isinstance(flag, str)] if isinstance(flags, list) else [],
+        font_size=font_size if _is_int(font_size) else None,
+        confidence=float(confidence) if _is_number(confidence) else None,
+        letter_box=_box(item.get("letter_box")),
+    )
+
+
+def _is_int(value: Any) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> TypeGuard[int | float]:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _box(value: Any) -> list[int] | None:
+    """[x, y, w, h] as ints, or None when the value is not four numbers."""
+    if isinstance(value, list) and len(value) == 4 and all(_is_number(v) for v in value):
+        return [int(v) for v in value]
+    return None

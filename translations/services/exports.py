@@ -16,6 +16,7 @@ from xml.etree import ElementTree
 
 from translations import storage
 from translations.models import Language, PageResult, TranslationJob, Translator
+from translations.pipeline.report import RegionReport, regions_from_json
 
 __all__ = [
     "CbzEntry",
@@ -293,7 +294,8 @@ def chapter_script(job: TranslationJob) -> ChapterScript:
     manga = chapter.manga
     results = PageResult.objects.filter(job=job).select_related("page").order_by("page__index")
     pages = tuple(
-        ScriptPage(index=result.page.index, status=result.status, lines=_lines(result.regions)) for result in results
+        ScriptPage(index=result.page.index, status=result.status, lines=_lines(regions_from_json(result.regions)))
+        for result in results
     )
     return ChapterScript(
         manga=manga.title,
@@ -309,19 +311,14 @@ def chapter_script(job: TranslationJob) -> ChapterScript:
     )
 
 
-def _lines(regions: object) -> tuple[ScriptLine, ...]:
-    """The report's regions are stored in reading order; keep that order, skip malformed rows."""
-    lines = []
-    for position, region in enumerate(regions if isinstance(regions, list) else [], start=1):
-        if not isinstance(region, dict):
-            continue
-        translation = region.get("translation")
-        lines.append(
-            ScriptLine(
-                region=int(region.get("id") or position),
-                source=str(region.get("source_text") or ""),
-                translation=str(translation) if translation else None,
-                flags=tuple(str(flag) for flag in region.get("flags") or ()),
-            )
+def _lines(regions: list[RegionReport]) -> tuple[ScriptLine, ...]:
+    """The report's regions are stored in reading order; keep that order."""
+    return tuple(
+        ScriptLine(
+            region=region.id,
+            source=region.source_text,
+            translation=region.translation or None,
+            flags=tuple(region.flags),
         )
-    return tuple(lines)
+        for region in regions
+    )

@@ -282,7 +282,11 @@ def test_a_worker_killed_mid_chapter_is_recovered_and_no_page_counts_twice(stack
         def page_3_running() -> bool:
             return job.page_results.filter(page__index=3, status=PageResult.Status.RUNNING).exists()
 
-        wait_for(page_3_running, 60, "page 3 did not start", stack)
+        def page_3_sent() -> bool:
+            # The row turns running before the request leaves: wait for the compute service to hold it.
+            return page_3_running() and bool(stub.requests_for("003.png"))
+
+        wait_for(page_3_sent, 60, "page 3 did not reach the compute service", stack)
         stack.kill("qcluster")  # SIGKILL to the whole cluster, mid-page
 
         assert page_3_running()

@@ -114,12 +114,6 @@ NOT_A_REPORT = {
     ("translations/views/reader.py", "mode"): "the reader's reading-mode request body",
     ("translations/pipeline/translators/openai_client.py", "usage"): "the OpenAI-compatible server's answer",
     **{("compute_service/split_contract.py", key): "the split contract's own JSON" for key in REPORT_KEYS},
-    # Known debt, merged in parallel with this check: stored regions (PageResult.regions) read by key
-    # where `regions_from_json` should read them. Listed one by one, so no new read slips in.
-    **{("translations/api/serializers.py", key): "debt" for key in ("box", "source_text", "translation", "flags")},
-    **{("translations/api/serializers.py", key): "debt" for key in ("font_size", "confidence")},
-    **{("translations/services/exports.py", key): "debt" for key in ("translation", "source_text", "flags")},
-    **{("translations/views/staff.py", key): "debt" for key in ("box", "flags")},
 }
 
 

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST
 from translations import access
 from translations.forms import NewMangaUploadForm, TranslateForm, UploadForm
 from translations.models import Manga, PageResult, TranslationJob
+from translations.pipeline.report import regions_from_json
 from translations.reader_selectors import chapter_by_slug, page_state
 from translations.services.chapters import chapter_delete
 from translations.services.jobs import (
@@ -205,12 +206,8 @@ def page_result(request, result_id: int) -> HttpResponse:
     """One page of one job for staff: the output, the regions drawn over the original, and the regions table."""
     result = get_object_or_404(PageResult.objects.select_related("job__chapter__manga", "page"), pk=result_id)
     state, error, stage, has_output = page_state(result, cleaning=result.job.translator == "none")
-    regions = [region for region in result.regions or [] if isinstance(region, dict)]
-    boxes = [
-        {"id": region.get("id"), "box": region.get("box"), "flags": region.get("flags") or []}
-        for region in regions
-        if isinstance(region.get("box"), list) and len(region["box"]) == 4
-    ]
+    regions = regions_from_json(result.regions)
+    boxes = [{"id": region.id, "box": region.box, "flags": region.flags} for region in regions if region.box]
     context = {
         "result": result,
         "job": result.job,

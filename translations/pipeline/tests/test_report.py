@@ -100,3 +100,15 @@ def test_stored_regions_read_back_and_skip_what_is_not_a_region():
 
     assert regions_from_json(stored) == report.regions
     assert regions_from_json(None) == []
+
+
+def test_a_stored_region_from_an_older_shape_reads_with_neutral_values_for_what_it_lacks():
+    stored = [
+        {"source_text": "原文", "translation": None},
+        {"id": 7, "box": [1, 2, "x", 4], "flags": "sfx", "font_size": True, "confidence": 0.5, "extra": 1},
+    ]
+
+    first, second = regions_from_json(stored)
+
+    assert first == RegionReport(id=1, box=[], source_text="原文", translation=None, flags=[])
+    assert second == RegionReport(id=7, box=[], source_text="", translation=None, flags=[], confidence=0.5)
