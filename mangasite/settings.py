@@ -81,7 +81,10 @@ MANGA_CLOUDRUN_RETRY_BUDGET_SEC = env_int("MANGA_CLOUDRUN_RETRY_BUDGET_SEC", 60,
 
 # --- Applications ------------------------------------------------------------------------
 INSTALLED_APPS = [
-    "daphne",
+    # First: its `runserver` (daphne's, imported only when run) replaces staticfiles' and Django's; its
+    # `qcluster` replaces django-q2's (a stop that finishes the page). daphne itself is not an app here:
+    # its app imports twisted and autobahn (≈1 s) in every process, a translate_page or a worker too.
+    "mangasite.apps.MangasiteConfig",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -89,8 +92,6 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
-    # Before django_q: its `qcluster` command replaces django-q2's (a stop that finishes the page).
-    "mangasite.apps.MangasiteConfig",
     "django_q",
     "rest_framework",
     "drf_spectacular",

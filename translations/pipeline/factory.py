@@ -24,7 +24,6 @@ from translations.pipeline.tesseract import TesseractRecognizer
 from translations.pipeline.translators import GEMINI_HQ, GEMINI_TRANSLATORS, NONE, OPENAI_COMPAT, TEST, TRANSLATORS
 from translations.pipeline.translators.gemini_config import GeminiConfig
 from translations.pipeline.translators.offline import CleaningTranslator, FixedTextTranslator
-from translations.pipeline.translators.openai_compat import OpenAICompatTranslator
 from translations.pipeline.translators.openai_config import LLMConfig
 
 # The names are the pipeline's one list (translators/__init__.py); the earlier name stays for its callers.
@@ -88,5 +87,8 @@ def get_translator(
     if name == OPENAI_COMPAT:
         if llm is None:
             raise PipelineError("translate", "openai_compat needs MANGA_LLM_BASE_URL and MANGA_LLM_MODEL")
+        # It builds its requests with google-genai's types (shared with Gemini's prompt): imported here too.
+        from translations.pipeline.translators.openai_compat import OpenAICompatTranslator
+
         return OpenAICompatTranslator(llm)
     raise PipelineError("translate", f"unknown translator {name!r}; use one of: {', '.join(TRANSLATOR_NAMES)}")
