@@ -17,8 +17,10 @@ from django.utils.html import format_html
 
 from scraper.models import Download, DownloadPage, Source
 from scraper.selectors import source_health
-from scraper.services.downloads import DownloadRefused, download_cancel, download_retry
-from scraper.services.sources import CookiesRefused, source_check_access, source_import_cookies
+
+# The download and source services import the HTTP client and the HTML parser (about 0.25 s): the actions below
+# import them when staff use them, not every process that sets Django up (admin autodiscovery: a worker, a
+# translate_page).
 
 
 class CookiesForm(forms.Form):
@@ -64,6 +66,8 @@ class SourceAdmin(admin.ModelAdmin):
 
     @admin.action(description="Check access (fetch catalog page 1)")
     def check_access(self, request: HttpRequest, queryset) -> None:
+        from scraper.services.sources import source_check_access
+
         for source in queryset:
             ok, message = source_check_access(source=source, requested_by=request.user)
             self.message_user(request, f"{source}: {message}", messages.SUCCESS if ok else messages.ERROR)
@@ -82,6 +86,8 @@ class SourceAdmin(admin.ModelAdmin):
         source = get_object_or_404(Source, pk=source_id)
         if not self.has_change_permission(request, source):
             return HttpResponse(status=403)
+        from scraper.services.sources import CookiesRefused, source_import_cookies
+
         form = CookiesForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["storage_state"]
@@ -136,6 +142,8 @@ class DownloadAdmin(admin.ModelAdmin):
 
     @admin.action(description="Retry (fetch the pages not stored yet)")
     def retry(self, request: HttpRequest, queryset) -> None:
+        from scraper.services.downloads import DownloadRefused, download_retry
+
         done, refused = 0, []
         for download in queryset:
             try:
@@ -150,5 +158,7 @@ class DownloadAdmin(admin.ModelAdmin):
 
     @admin.action(description="Cancel")
     def cancel(self, request: HttpRequest, queryset) -> None:
+        from scraper.services.downloads import download_cancel
+
         cancelled = sum(download_cancel(download=download, requested_by=request.user) for download in queryset)
         self.message_user(request, f"Cancelled {cancelled} download(s).", messages.SUCCESS)
