@@ -39,9 +39,14 @@ class BalloonSegmenter:
         scale = s.size / max(h, w)
         nw, nh = round(w * scale), round(h * scale)
         padx, pady = (s.size - nw) // 2, (s.size - nh) // 2
-        canvas = np.full((s.size, s.size, 3), 114, np.uint8)  # Ultralytics letterbox grey
-        canvas[pady : pady + nh, padx : padx + nw] = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_LINEAR)
-        return canvas.transpose(2, 0, 1)[None].astype(np.float32) / 255.0, scale, padx, pady
+        resized = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_LINEAR)
+        # Written channel by channel into the model's layout: the same float32 values as converting a uint8 canvas
+        # (letterbox grey 114, as Ultralytics) and dividing by 255, without 1600×1600 temporaries.
+        blob = np.empty((1, 3, s.size, s.size), np.float32)
+        blob.fill(np.float32(114) / np.float32(255))
+        for channel in range(3):
+            np.divide(resized[:, :, channel], np.float32(255), out=blob[0, channel, pady : pady + nh, padx : padx + nw])
+        return blob, scale, padx, pady
 
     def segment(self, image: np.ndarray) -> tuple[Balloon, ...]:
         s = self.settings
@@ -58,8 +63,9 @@ class BalloonSegmenter:
         rects = np.stack([cx - bw / 2, cy - bh / 2, bw, bh], axis=1)
         chosen = cv2.dnn.NMSBoxes(rects.tolist(), preds[:, 4].tolist(), s.score, s.nms_iou)
         protos = protos[0]
-        n_protos, ph, pw = protos.shape
+        _, ph, pw = protos.shape
         stride = s.size / pw
+        k = scale / stride
         balloons = []
         for i in np.asarray(chosen).reshape(-1):
             x0, y0, rw, rh = rects[i]
@@ -70,10 +76,7 @@ class BalloonSegmenter:
             if page_x1 - page_x0 < 4 or page_y1 - page_y0 < 4:
                 continue
             box = Box(page_x0, page_y0, page_x1 - page_x0, page_y1 - page_y0)
-            logits = preds[i, 5:] @ protos.reshape(n_protos, -1)
-            proto_mask = logits.reshape(ph, pw).astype(np.float32)
             # Page pixel centre (u + 0.5) → letterboxed input → prototype cell centre coordinates.
-            k = scale / stride
             m = np.array(
                 [
                     [k, 0, ((box.x + 0.5) * scale + padx) / stride - 0.5],
@@ -81,6 +84,20 @@ class BalloonSegmenter:
                 ],
                 np.float32,
             )
+            # The mask logits of the prototype cells the box samples (2 cells of margin for the bilinear
+            # neighbours), not of the whole 400×400 map: the crop's offset is a whole number of cells, so the
+            # warp reads the same cells with the same weights.
+            cx0 = max(int(np.floor(m[0, 2])) - 2, 0)
+            cy0 = max(int(np.floor(m[1, 2])) - 2, 0)
+            cx1 = min(int(np.ceil(m[0, 2] + k * box.w)) + 3, pw)
+            cy1 = min(int(np.ceil(m[1, 2] + k * box.h)) + 3, ph)
+            if cx1 <= cx0 or cy1 <= cy0:
+                continue
+            cells = protos[:, cy0:cy1, cx0:cx1]
+            proto_mask = np.tensordot(preds[i, 5:], cells, axes=1).astype(np.float32)
+            m[0, 2] -= cx0
+            m[1, 2] -= cy0
+            # Outside the crop only when outside the map: the border value stands for "no balloon" as before.
             local = cv2.warpAffine(
                 proto_mask, m, (box.w, box.h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderValue=-10.0
             )
@@ -115,8 +132,15 @@ class LineDetector:
         ratio = max(s.min_side / min(h, w), 1.0)
         ratio = min(ratio, s.max_side / max(h, w)) if max(h, w) * ratio > s.max_side else ratio
         nh, nw = max(32, round(h * ratio / 32) * 32), max(32, round(w * ratio / 32) * 32)
-        resized = cv2.resize(image[:, :, ::-1], (nw, nh), interpolation=cv2.INTER_LINEAR)  # PaddleOCR reads BGR
-        return ((resized.astype(np.float32) / 255.0 - 0.5) / 0.5).transpose(2, 0, 1)[None]
+        resized = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_LINEAR)
+        # (x / 255 - 0.5) / 0.5 in float32, written channel by channel into the model's layout; PaddleOCR reads BGR.
+        blob = np.empty((1, 3, nh, nw), np.float32)
+        for channel in range(3):
+            plane = blob[0, channel]
+            np.divide(resized[:, :, 2 - channel], np.float32(255), out=plane)
+            np.subtract(plane, np.float32(0.5), out=plane)
+            np.divide(plane, np.float32(0.5), out=plane)
+        return blob
 
     def probability_map(self, image: np.ndarray) -> tuple[np.ndarray, float, float]:
         h, w = image.shape[:2]

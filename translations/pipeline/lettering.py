@@ -537,10 +537,19 @@ def _runs(mask: np.ndarray) -> np.ndarray:
     """Per row, the [start, end] (inclusive) of the longest run of True; (0, -1) for empty rows."""
     runs = np.tile(np.array([0, -1]), (mask.shape[0], 1))
     edges = np.diff(np.pad(mask.astype(np.int8), ((0, 0), (1, 1))), axis=1)
-    for row in np.flatnonzero(mask.any(axis=1)):
-        starts, ends = np.flatnonzero(edges[row] == 1), np.flatnonzero(edges[row] == -1)
-        k = int(np.argmax(ends - starts))
-        runs[row] = starts[k], ends[k] - 1
+    # Every run of the mask at once (row-major, so the i-th start and the i-th end are one run); per row the
+    # longest, the leftmost of equals.
+    rows, starts = np.nonzero(edges == 1)
+    ends = np.nonzero(edges == -1)[1]
+    if not len(rows):
+        return runs
+    lengths = ends - starts
+    row_firsts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+    longest = np.maximum.reduceat(lengths, row_firsts)
+    candidates = np.flatnonzero(lengths == np.repeat(longest, np.diff(np.r_[row_firsts, len(rows)])))
+    chosen = candidates[np.r_[True, rows[candidates[1:]] != rows[candidates[:-1]]]]
+    runs[rows[chosen], 0] = starts[chosen]
+    runs[rows[chosen], 1] = ends[chosen] - 1
     return runs
 
 
