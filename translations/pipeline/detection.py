@@ -52,8 +52,7 @@ class BalloonSegmenter:
         s = self.settings
         h, w = image.shape[:2]
         blob, scale, padx, pady = self.blob(image)
-        # One input shape for every page: the session may keep its memory arena (it cannot grow).
-        preds, protos = onnx_session(self.model_path, fixed_shape=True).run(None, {"images": blob})
+        preds, protos = onnx_session(self.model_path).run(None, {"images": blob})
         preds = preds[0].T  # (anchors, 4 + 1 + 32)
         keep = preds[:, 4] >= s.score
         preds = preds[keep]

@@ -255,20 +255,26 @@ def model_path(name: str, model_dir: Path | str, *, int8: bool = False) -> Path:
 
 
 @functools.cache
-def onnx_session(path: Path | str, *, fixed_shape: bool = False):
+def onnx_session(path: Path | str):
     """One InferenceSession per model file per process, created on first use (never at import).
 
-    `fixed_shape`: the caller feeds one input shape only, so the memory arena and pattern are kept (faster, and
-    they cannot grow); for models fed varying shapes they are off, since the arena keeps every peak allocation.
+    Memory: every session of the process allocates from one CPU arena (`_shared_arena`), with no memory
+    pattern. The arena keeps the largest run's working memory (the balloon model's, about 0.35 GiB) and reuses it
+    for every model and shape, so no run pays for fresh pages; a pattern would plan a second block per shape, and
+    one arena per session would keep each model's peak at once (0.26 GiB more). The baseline settings keep the
+    arena off, as before issue 13.
     """
     import onnxruntime as ort  # heavy: imported where first needed
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = onnx_threads()
     options.inter_op_num_threads = 1
-    keep = fixed_shape and pipeline_settings() != "baseline"
-    options.enable_cpu_mem_arena = keep
-    options.enable_mem_pattern = keep
+    options.enable_mem_pattern = False
+    if pipeline_settings() == "baseline":
+        options.enable_cpu_mem_arena = False
+    else:
+        _shared_arena()
+        options.add_session_config_entry("session.use_env_allocators", "1")
     wanted = ["CUDAExecutionProvider", "CPUExecutionProvider"] if _cuda_driver_present() else ["CPUExecutionProvider"]
     providers = [p for p in wanted if p in ort.get_available_providers()]
     session = ort.InferenceSession(str(path), sess_options=options, providers=providers)
@@ -276,6 +282,17 @@ def onnx_session(path: Path | str, *, fixed_shape: bool = False):
         raise RuntimeError(f"MANGA_REQUIRE_GPU is set but {Path(path).name} runs on {session.get_providers()}")
     _OPENED[Path(path).name] = session.get_providers()
     return session
+
+
+@functools.cache
+def _shared_arena() -> None:
+    """The process's CPU arena, registered once with onnxruntime's environment for sessions that ask for it."""
+    import onnxruntime as ort
+
+    info = ort.OrtMemoryInfo("Cpu", ort.OrtAllocatorType.ORT_ARENA_ALLOCATOR, 0, ort.OrtMemType.DEFAULT)
+    # OrtArenaCfg(max_mem, arena_extend_strategy, initial_chunk_size_bytes, max_dead_bytes_per_chunk):
+    # 0 and -1 keep onnxruntime's defaults (no limit, regions doubling in size).
+    ort.create_and_register_allocator(info, ort.OrtArenaCfg(0, 0, -1, -1))
 
 
 _OPENED: dict[str, list[str]] = {}  # file name → providers, for every session this process has opened
