@@ -7,7 +7,9 @@ generated 720×14000 webtoon strip. Each scenario runs in a fresh process, so it
 first run (model loading) is reported apart from the medians. With `--vs-baseline` every scenario also
 runs with MANGA_PIPELINE_SETTINGS=baseline (the detection settings before issue 13), the two processes
 alternating current, baseline, current, baseline … (`--rounds`), and the ratio current/baseline of the
-per-page medians is printed pair by pair, so a machine whose speed drifts still compares like with like.
+per-page medians is printed pair by pair, so a machine whose speed drifts still compares like with like. The
+process's CPU time per page (user + system, all threads) is printed and compared too: on a machine shared with
+other work it moves far less than the wall time.
 """
 
 from __future__ import annotations
@@ -60,15 +62,17 @@ def run_scenario(name: str, runs: int, translator_name: str) -> dict:
     data = webtoon_strip() if name == STRIP else (EVALSET / name).read_bytes()
     pipeline = build_pipeline(os.environ.get("MANGA_MODEL_DIR") or ROOT / "data" / "models")
     translator = get_translator(translator_name)
-    walls, stages = [], []
+    walls, cpus, stages = [], [], []
     for _ in range(runs + 1):  # the first run loads the models
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         outcome = pipeline.run(data, translator=translator, source_language="ja", target_language="en")
         walls.append(time.perf_counter() - started)
+        cpus.append(time.process_time() - cpu_started)
         stages.append(outcome.report.timings_ms)
     return {
         "first_s": walls[0],
         "walls_s": walls[1:],
+        "cpus_s": cpus[1:],
         "stages_ms": stages[1:],
         "regions": len(outcome.report.regions),
         "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -97,23 +101,33 @@ def main() -> None:
         scenarios = args.only.split(",")
     env = {**os.environ, "MANGA_ONNX_THREADS": str(args.threads)}
     print(f"pipeline, translator={args.translator}, {args.runs} runs (+1 warm-up), {args.threads} ONNX threads")
-    print(f"{'scenario':38} {'regions':>7} {'first s':>8} {'median s':>9} {'peak MiB':>9}  stage medians (ms)")
+    columns = f"{'regions':>7} {'first s':>8} {'median s':>9} {'cpu s':>6} {'peak MiB':>9}"
+    print(f"{'scenario':38} {columns}  stage medians (ms)")
     ratios: list[float] = []
+    cpu_ratios: list[float] = []
     for name in scenarios:
         if not args.vs_baseline:
             _print(name, _child(name, args, env))
             continue
-        pairs = []
+        pairs, cpu_pairs = [], []
         for _ in range(args.rounds):
             current = _child(name, args, {**env, "MANGA_PIPELINE_SETTINGS": "current"})
             baseline = _child(name, args, {**env, "MANGA_PIPELINE_SETTINGS": "baseline"})
             _print(name + " [current]", current)
             _print(name + " [baseline]", baseline)
             pairs.append(statistics.median(current["walls_s"]) / statistics.median(baseline["walls_s"]))
+            cpu_pairs.append(statistics.median(current["cpus_s"]) / statistics.median(baseline["cpus_s"]))
         ratios.append(statistics.median(pairs))
-        print(f"{name:38} current/baseline per page: {', '.join(f'{r:.2f}' for r in pairs)}")
+        cpu_ratios.append(statistics.median(cpu_pairs))
+        print(
+            f"{name:38} current/baseline per page: {', '.join(f'{r:.2f}' for r in pairs)}"
+            f" (CPU time: {', '.join(f'{r:.2f}' for r in cpu_pairs)})"
+        )
     if ratios:
-        print(f"median ratio current/baseline over {len(ratios)} scenarios: {statistics.median(ratios):.2f}")
+        print(
+            f"median ratio current/baseline over {len(ratios)} scenarios: {statistics.median(ratios):.2f}"
+            f" (CPU time: {statistics.median(cpu_ratios):.2f})"
+        )
 
 
 def _child(name: str, args: argparse.Namespace, env: dict[str, str]) -> dict:
@@ -134,7 +148,7 @@ def _print(name: str, result: dict) -> None:
     }
     print(
         f"{name:38} {result['regions']:7d} {result['first_s']:8.2f} {statistics.median(result['walls_s']):9.2f}"
-        f" {result['peak_rss_mib']:9.0f}  {stage_medians}",
+        f" {statistics.median(result['cpus_s']):6.2f} {result['peak_rss_mib']:9.0f}  {stage_medians}",
         flush=True,
     )
 
