@@ -34,13 +34,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from http_load import run_load  # type: ignore[import-not-found]  # noqa: E402
+from shipped_gunicorn import gunicorn_command, gunicorn_env  # type: ignore[import-not-found]  # noqa: E402
 
 DEMO = ROOT / "demo" / "wikipe-tan"
-GUNICORN_FLAGS = [
-    "--worker-class", "gthread", "--workers", "2", "--threads", "4",
-    "--timeout", "60", "--graceful-timeout", "30", "--keep-alive", "5",
-    "--max-requests", "2000", "--max-requests-jitter", "200", "--no-control-socket",
-]  # fmt: skip
 
 
 def free_port() -> int:
@@ -154,11 +150,13 @@ def main() -> int:
     setup = "postgresql" if connection.vendor == "postgresql" else "sqlite"
 
     port = free_port()
-    gunicorn = str(Path(sys.executable).parent / "gunicorn")
+    log = scratch / "gunicorn.log"
     server = subprocess.Popen(
-        [gunicorn, "mangasite.wsgi:application", "--bind", f"127.0.0.1:{port}", *GUNICORN_FLAGS],
+        gunicorn_command(),
         cwd=ROOT,
-        env=env,
+        env={**env, **gunicorn_env(port)},
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     results = []
@@ -168,7 +166,7 @@ def main() -> int:
         while run_load([f"{base}/healthz"], concurrency=1, duration_s=0.2).errors:
             if time.monotonic() > deadline or server.poll() is not None:
                 raise SystemExit("gunicorn did not come up")
-        print(f"setup={setup} server=gunicorn {' '.join(GUNICORN_FLAGS[:6])} duration={args.duration}s", flush=True)
+        print(f"setup={setup} server=gunicorn -c deploy/gunicorn.conf.py duration={args.duration}s", flush=True)
         for name, path in urls.items():
             url = base + path
             run_load([url], concurrency=4, duration_s=2, cookies=[cookie])  # warm caches and connections
@@ -182,6 +180,8 @@ def main() -> int:
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=40)
+        recycled = log.read_text().count("Autorestarting worker")
+        print(f"gunicorn workers recycled (max_requests) during the run: {recycled}", flush=True)
         shutil.rmtree(scratch, ignore_errors=True)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
