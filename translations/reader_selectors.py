@@ -46,6 +46,7 @@ class JobState:
     current_page: int | None
     current_stage: str
     last_event_seq: int
+    requested_by_id: int | None = None
 
     @property
     def cleaning(self) -> bool:
@@ -141,6 +142,7 @@ def _job_state(job: TranslationJob) -> JobState:
         current_page=int(current_page) if active and current_page not in (None, "") else None,  # type: ignore[arg-type]
         current_stage=(getattr(job, "current_stage", None) or "") if active else "",
         last_event_seq=job.last_event_seq,
+        requested_by_id=job.requested_by_id,
     )
 
 
