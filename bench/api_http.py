@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from http_load import run_load  # type: ignore[import-not-found]  # noqa: E402
+from shipped_gunicorn import gunicorn_command, gunicorn_env  # type: ignore[import-not-found]  # noqa: E402
 
 
 def free_port() -> int:
@@ -170,19 +171,10 @@ def query_counts(ids: dict, paths: list[str]) -> dict[str, int]:
 
 
 def start_gunicorn(env: dict[str, str], port: int, log: Path) -> subprocess.Popen:
-    # docs/serving.md's command, on an ephemeral port.
-    command = [
-        str(Path(sys.executable).parent / "gunicorn"),
-        "mangasite.wsgi:application",
-        f"--bind=127.0.0.1:{port}",
-        "--worker-class=gthread",
-        "--workers=2",
-        "--threads=4",
-        "--timeout=60",
-        "--keep-alive=5",
-        "--no-control-socket",
-    ]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    # deploy/gunicorn.conf.py as shipped, on an ephemeral port.
+    process = subprocess.Popen(
+        gunicorn_command(), cwd=ROOT, env={**env, **gunicorn_env(port)}, stdout=log.open("w"), stderr=subprocess.STDOUT
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:

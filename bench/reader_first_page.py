@@ -68,10 +68,10 @@ def main() -> int:
 
     django.setup()
     from django.conf import settings
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
-    from django.contrib.sessions.backends.db import SessionStore
+    from django.contrib.auth import get_user_model
     from django.core.management import call_command
     from django.db import connection
+    from django.test import Client
 
     from translations.services.imports import chapter_import
 
@@ -82,11 +82,10 @@ def main() -> int:
     for number in range(1, args.runs + 1):
         chapter_import(source=DEMO, manga_title="Bench", chapter_number=number, language="ja")  # type: ignore[arg-type]
     user = get_user_model().objects.create_user("bench-staff", password=secrets.token_hex(8), is_staff=True)
-    session = SessionStore()
-    session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    session.create()
+    # Signed in the way Django signs in (the configured backend and session engine).
+    signed_in = Client()
+    signed_in.force_login(user)
+    session_key = signed_in.cookies[settings.SESSION_COOKIE_NAME].value
     connection.close()
 
     port = free_port()
@@ -97,14 +96,14 @@ def main() -> int:
             cwd=ROOT,
             env=env,
             start_new_session=True,
-            stderr=subprocess.DEVNULL,
+            stderr=(scratch / "daphne.log").open("w"),
         ),
         subprocess.Popen(
             [sys.executable, "manage.py", "qcluster"],
             cwd=ROOT,
             env=env,
             start_new_session=True,
-            stderr=subprocess.DEVNULL,
+            stderr=(scratch / "qcluster.log").open("w"),
         ),
     ]
     from playwright.sync_api import sync_playwright
@@ -115,7 +114,7 @@ def main() -> int:
         playwright = sync_playwright().start()
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         context = browser.new_context()
-        context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session.session_key, "url": base}])  # type: ignore[typeddict-item]
+        context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session_key, "url": base}])
         page = context.new_page()
         deadline = time.monotonic() + 60
         while True:
@@ -128,6 +127,8 @@ def main() -> int:
                 time.sleep(0.5)
         for number in range(1, args.runs + 1):
             page.goto(f"{base}/manga/bench/")
+            if not page.get_by_label("Translator").count():
+                raise SystemExit(f"no staff translate form at {page.url}:\n{page.content()[:2000]}")
             page.get_by_label("Translator").select_option("test")
             row = page.locator(f'tr[data-chapter="{number}"]')
             clicked = time.monotonic()
@@ -144,6 +145,10 @@ def main() -> int:
             print(f"run {number} ({'cold worker' if number == 1 else 'warm'}): {seconds:.2f} s", flush=True)
         browser.close()
         playwright.stop()
+    except BaseException:
+        for name in ("qcluster.log", "daphne.log"):
+            print(f"--- {name} (last lines)\n" + "\n".join((scratch / name).read_text().splitlines()[-30:]))
+        raise
     finally:
         for process in processes:
             os.killpg(process.pid, signal.SIGKILL)

@@ -40,6 +40,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from http_load import LoadResult, run_load  # type: ignore[import-not-found]  # noqa: E402
+from shipped_gunicorn import gunicorn_command, gunicorn_env  # type: ignore[import-not-found]  # noqa: E402
 
 
 def free_port() -> int:
@@ -96,7 +97,7 @@ class ConnectionWatch:
 
 class Servers:
     def __init__(self, shape: str, env: dict[str, str], workers: int, threads: int, log_dir: Path) -> None:
-        self.shape, self.env, self.log_dir = shape, env, log_dir
+        self.shape, self.env, self.log_dir = shape, dict(env), log_dir
         self.http_port, self.ws_port = free_port(), free_port()
         self.processes: list[subprocess.Popen] = []
         self.workers, self.threads = workers, threads
@@ -105,17 +106,8 @@ class Servers:
         daphne = [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(self.ws_port), "mangasite.asgi:application"]
         self._start("daphne", daphne)
         if self.shape == "gunicorn":
-            gunicorn = [
-                str(BIN / "gunicorn"),
-                "mangasite.wsgi:application",
-                f"--bind=127.0.0.1:{self.http_port}",
-                "--worker-class=gthread",
-                f"--workers={self.workers}",
-                f"--threads={self.threads}",
-                "--keep-alive=5",
-                "--no-control-socket",
-            ]
-            self._start("gunicorn", gunicorn)
+            self.env.update(gunicorn_env(self.http_port, workers=self.workers, threads=self.threads))
+            self._start("gunicorn", gunicorn_command())
         else:
             self.http_port = self.ws_port
         for port in {self.http_port, self.ws_port}:

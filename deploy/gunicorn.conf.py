@@ -16,9 +16,11 @@ timeout = int(os.environ.get("MANGA_WEB_TIMEOUT", "60"))
 # On SIGTERM, requests in flight get this long; below the unit's TimeoutStopSec (35 s).
 graceful_timeout = int(os.environ.get("MANGA_WEB_GRACEFUL_TIMEOUT", "30"))
 keepalive = 5
-# Recycle a worker now and then, so slow growth of memory stays bounded.
-max_requests = 2000
-max_requests_jitter = 200
+# Recycle a worker now and then, so slow growth of memory stays bounded. A worker takes seconds to
+# boot (Django and its apps imported): the jitter is wide so that two workers seldom recycle at the
+# same time, which left no worker answering (bench/reader_pages.py saw 2.6 s p95 with 2000 ± 200).
+max_requests = 20000
+max_requests_jitter = 10000
 # nginx is the only client: trust its X-Forwarded-* from loopback (and the compose network).
 forwarded_allow_ips = os.environ.get("MANGA_WEB_FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 # gunicorn's control socket (default ~/.gunicorn/) is not used: systemd and compose signal the master.

@@ -338,6 +338,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "translations.api.schema.drop_backend_bounds",
+        "translations.api.schema.declare_headers",
     ],
     "ENUM_NAME_OVERRIDES": {
         "JobStatusEnum": "translations.models.TranslationJob.Status",

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.fields.json import KT
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from translations import access, storage
 from translations.models import (
@@ -46,6 +46,7 @@ class JobState:
     current_page: int | None
     current_stage: str
     last_event_seq: int
+    requested_by_id: int | None = None
 
     @property
     def cleaning(self) -> bool:
@@ -66,7 +67,7 @@ class JobState:
     @property
     def status_label(self) -> str:
         """What the state is called on the page; cleaning mode is never called a translation."""
-        return job_status_labels(cleaning=self.cleaning)[self.status]
+        return gettext(_STATUS_LABELS[self.cleaning][self.status])
 
     @property
     def counts_label(self) -> str:
@@ -82,25 +83,30 @@ class JobState:
         return Language(self.target_language).label if self.target_language in Language.values else self.target_language
 
 
+_STATUS = TranslationJob.Status
+# Marked for translation here, translated when shown: a page lists hundreds of jobs.
+_STATUS_LABELS = {
+    True: {
+        _STATUS.QUEUED: gettext_noop("Cleaning queued"),
+        _STATUS.RUNNING: gettext_noop("Cleaning"),
+        _STATUS.SUCCESS: gettext_noop("Cleaned"),
+        _STATUS.PARTIAL: gettext_noop("Cleaned, some pages failed"),
+        _STATUS.ERROR: gettext_noop("Cleaning failed"),
+        _STATUS.CANCELLED: gettext_noop("Cleaning cancelled"),
+    },
+    False: {
+        _STATUS.QUEUED: gettext_noop("Queued"),
+        _STATUS.RUNNING: gettext_noop("Translating"),
+        _STATUS.SUCCESS: gettext_noop("Translated"),
+        _STATUS.PARTIAL: gettext_noop("Translated, some pages failed"),
+        _STATUS.ERROR: gettext_noop("Translation failed"),
+        _STATUS.CANCELLED: gettext_noop("Cancelled"),
+    },
+}
+
+
 def job_status_labels(*, cleaning: bool) -> dict[str, str]:
-    status = TranslationJob.Status
-    if cleaning:
-        return {
-            status.QUEUED: gettext("Cleaning queued"),
-            status.RUNNING: gettext("Cleaning"),
-            status.SUCCESS: gettext("Cleaned"),
-            status.PARTIAL: gettext("Cleaned, some pages failed"),
-            status.ERROR: gettext("Cleaning failed"),
-            status.CANCELLED: gettext("Cleaning cancelled"),
-        }
-    return {
-        status.QUEUED: gettext("Queued"),
-        status.RUNNING: gettext("Translating"),
-        status.SUCCESS: gettext("Translated"),
-        status.PARTIAL: gettext("Translated, some pages failed"),
-        status.ERROR: gettext("Translation failed"),
-        status.CANCELLED: gettext("Cancelled"),
-    }
+    return {status: gettext(label) for status, label in _STATUS_LABELS[cleaning].items()}
 
 
 def _latest_jobs(jobs: QuerySet[TranslationJob]) -> QuerySet[TranslationJob]:
@@ -141,6 +147,7 @@ def _job_state(job: TranslationJob) -> JobState:
         current_page=int(current_page) if active and current_page not in (None, "") else None,  # type: ignore[arg-type]
         current_stage=(getattr(job, "current_stage", None) or "") if active else "",
         last_event_seq=job.last_event_seq,
+        requested_by_id=job.requested_by_id,
     )
 
 

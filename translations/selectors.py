@@ -68,6 +68,12 @@ def may_watch_jobs(user) -> bool:
     return not (user.is_authenticated and user.is_staff and not user.has_perm("translations.view_translationjob"))
 
 
+def may_watch_job(user, *, requested_by_id: int | None) -> bool:
+    """`job_visible_to` for a job of a manga the user already reads, without a query: staff without
+    the view permission still watch the jobs they requested."""
+    return may_watch_jobs(user) or (requested_by_id is not None and requested_by_id == user.pk)
+
+
 def job_visible_to(*, job_id: int, user) -> bool:
     """Who may watch a job: whoever may read its manga (translations/access.py), anonymous readers of a
     public library too; staff, as in the admin, only with the view permission on jobs (without it, the
@@ -75,6 +81,4 @@ def job_visible_to(*, job_id: int, user) -> bool:
     job = TranslationJob.objects.filter(pk=job_id).select_related("chapter__manga").first()
     if job is None:
         return False
-    if user.is_authenticated and user.is_staff and not user.has_perm("translations.view_translationjob"):
-        return job.requested_by_id == user.pk  # as in the admin: without the permission, only their own jobs
-    return access.can_read(user, job.chapter.manga)
+    return access.can_read(user, job.chapter.manga) and may_watch_job(user, requested_by_id=job.requested_by_id)

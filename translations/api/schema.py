@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
@@ -91,4 +93,49 @@ def drop_backend_bounds(result, generator, request, public):
                 walk(value)
 
     walk(result)
+    return result
+
+
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "seconds to wait before sending the request again",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 1},
+    }
+}
+_ETAG = {
+    "ETag": {
+        "description": "a strong validator of the body: send it back in If-None-Match",
+        "required": True,
+        "schema": {"type": "string"},
+    }
+}
+
+
+def declare_headers(result, generator, request, public):
+    """Per operation: Retry-After on 429, ETag where If-None-Match is taken, 406 where only JSON is answered.
+
+    drf-spectacular has no per-response headers in `OpenApiResponse`, so they are added here, from
+    what each operation already declares (its parameters and its success types).
+    """
+    for path_item in result.get("paths", {}).values():
+        for operation in path_item.values():
+            responses = operation.get("responses", {})
+            if "429" in responses:
+                responses["429"].setdefault("headers", {}).update(_RETRY_AFTER)
+            if any(parameter.get("name") == "If-None-Match" for parameter in operation.get("parameters", [])):
+                for status in ("200", "304"):
+                    if status in responses:
+                        responses[status].setdefault("headers", {}).update(_ETAG)
+            success_types = {
+                content_type
+                for status, response in responses.items()
+                if status.startswith("2")
+                for content_type in response.get("content", {})
+            }
+            if success_types <= {"application/json"} and "401" in responses and "406" not in responses:
+                responses["406"] = {
+                    "description": f"The Accept header names no type this operation answers. Codes: {_codes_for(406)}.",
+                    "content": copy.deepcopy(responses["401"]["content"]),
+                }
     return result

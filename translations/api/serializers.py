@@ -21,7 +21,7 @@ from translations.models import (
     Translator,
 )
 from translations.pipeline.languages import TARGET_LANGUAGES
-from translations.pipeline.report import RegionReport, regions_from_json
+from translations.pipeline.report import RegionReport, flags_from_json, regions_from_json
 from translations.services.imports import SOURCE_LANGUAGE_CODES
 
 
@@ -216,7 +216,7 @@ def region_view(region: RegionReport) -> dict[str, Any]:
 
 def result_flags(result: PageResult) -> list[str]:
     """The page's flags: every region flag once, plus `fallback_used`."""
-    flags = {flag for region in regions_from_json(result.regions) for flag in region.flags}
+    flags = flags_from_json(result.regions)
     if result.fallback_used:
         flags.add("fallback_used")
     return sorted(flags)

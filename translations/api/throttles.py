@@ -16,6 +16,14 @@ class _SettingsRateThrottle(throttling.SimpleRateThrottle):
     def get_rate(self) -> str:
         return settings.MANGA_API_THROTTLE_RATES[self.scope]
 
+    def wait(self) -> float | None:
+        # DRF answers None (no Retry-After) when the history holds more requests than the rate, as
+        # after an operator lowered it; the oldest request's expiry is still when one is allowed.
+        wait = super().wait()
+        if wait is None and self.history:
+            return max(self.history[-1] + self.duration - self.now, 1.0)
+        return wait
+
 
 class AnonymousThrottle(_SettingsRateThrottle):
     scope = "anon"

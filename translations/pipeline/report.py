@@ -155,6 +155,17 @@ def regions_from_json(stored: Iterable[Any]) -> list[RegionReport]:
     return regions
 
 
+def flags_from_json(stored: Iterable[Any]) -> set[str]:
+    """Every flag of the stored regions, once: what a page listing needs, without building the regions."""
+    return {
+        flag
+        for item in stored or ()
+        if isinstance(item, Mapping) and isinstance(item.get("flags"), list)
+        for flag in item["flags"]
+        if isinstance(flag, str)
+    }
+
+
 _REGION_FIELDS = {f.name for f in fields(RegionReport)}
 
 

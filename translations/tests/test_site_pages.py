@@ -171,6 +171,19 @@ def test_the_reader_shows_each_page_with_its_state(reader):
     assert data["job"]["seq"] == TranslationJob.objects.get().last_event_seq
 
 
+def test_staff_without_the_job_permission_watch_the_jobs_they_started_and_no_others(client):
+    chapter = make_chapter(2)
+    own = make_staff("own", permissions=())
+    other = make_staff("other", permissions=())
+    job = chapter_request_translation(chapter=chapter, translator="test", requested_by=own)
+    assert job.status in TranslationJob.ACTIVE
+
+    client.force_login(own)
+    assert reader_data(client.get("/read/blue-sky/1/"))["job"]["active"] is True
+    client.force_login(other)
+    assert reader_data(client.get("/read/blue-sky/1/"))["job"]["active"] is False  # the socket would refuse
+
+
 def test_a_page_whose_output_file_is_missing_is_shown_as_failed_not_as_a_broken_image(reader):
     chapter, job = translated_chapter(2)
     storage.resolve_path(job.page_results.get(page__index=2).output_path).unlink()

@@ -14,7 +14,7 @@ from translations import access
 from translations.models import Language, ReadingPosition
 from translations.pipeline.languages import RIGHT_TO_LEFT
 from translations.reader_selectors import ReaderChapter, reader_chapter, reading_position
-from translations.selectors import may_watch_jobs
+from translations.selectors import may_watch_job
 from translations.services.reading import PositionRefused, position_save
 from translations.views.links import url_maker
 from translations.views.lookups import login_needed, readable_chapter_or_404
@@ -67,8 +67,8 @@ def _reader_data(request, view: ReaderChapter, position: ReadingPosition | None)
         else {
             "id": job.job_id,
             "seq": job.last_event_seq,
-            # No socket for those the consumer would refuse (selectors.may_watch_jobs).
-            "active": job.active and may_watch_jobs(request.user),
+            # No socket for those the consumer would refuse (selectors.job_visible_to).
+            "active": job.active and may_watch_job(request.user, requested_by_id=job.requested_by_id),
             "cleaning": job.cleaning,
             "ws": f"/ws/jobs/{job.job_id}/",
             "retry_failed_url": reverse("job-retry-failed", args=[job.job_id]),

@@ -72,3 +72,48 @@ def test_the_docs_page_uses_vendored_assets_only(client):
         assert asset.startswith("/static/"), asset
         assert finders.find(asset.removeprefix("/static/")), asset
     assert "//cdn" not in page and "unpkg" not in page
+
+
+def published_operation(path: str, method: str = "get") -> dict:
+    return yaml.safe_load(PUBLISHED.read_text(encoding="utf-8"))["paths"][path][method]
+
+
+@pytest.mark.django_db
+def test_the_headers_and_the_406_the_schema_declares_are_the_ones_the_api_sends(reader_client, settings):
+    from translations.models import Manga
+
+    manga = Manga.objects.create(slug="blue-sky", title="Blue Sky")
+    detail = published_operation("/api/v1/manga/{id}/")
+
+    answer = reader_client.get(f"/api/v1/manga/{manga.pk}/")
+    assert "ETag" in answer.headers
+    assert detail["responses"]["200"]["headers"]["ETag"]["required"] is True
+    again = reader_client.get(f"/api/v1/manga/{manga.pk}/", HTTP_IF_NONE_MATCH=answer.headers["ETag"])
+    assert (again.status_code, again.headers["ETag"]) == (304, answer.headers["ETag"])
+    assert "ETag" in detail["responses"]["304"]["headers"]
+
+    refused = reader_client.get(f"/api/v1/manga/{manga.pk}/", HTTP_ACCEPT="image/png")
+    assert (refused.status_code, refused.json()["error"]["code"]) == (406, "not_acceptable")
+    assert "not_acceptable" in detail["responses"]["406"]["description"]
+
+    # A rate lowered below what the user already sent: still a 429 that says when to come back.
+    settings.MANGA_API_THROTTLE_RATES = {"anon": "100/minute", "user": "1/minute", "token": "100/minute"}
+    throttled = reader_client.get("/api/v1/manga/")
+    assert throttled.status_code == 429 and int(throttled.headers["Retry-After"]) >= 1
+    listing = published_operation("/api/v1/manga/")
+    assert listing["responses"]["429"]["headers"]["Retry-After"]["schema"] == {"type": "integer", "minimum": 1}
+
+
+def test_binary_answers_declare_no_406_and_every_429_declares_retry_after():
+    schema = yaml.safe_load(PUBLISHED.read_text(encoding="utf-8"))
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            responses = operation["responses"]
+            assert "Retry-After" in responses["429"]["headers"], (method, path)
+            binary = any(
+                content_type.startswith(("image/", "application/zip", "application/vnd", "text/plain"))
+                for status, response in responses.items()
+                if status.startswith("2")
+                for content_type in response.get("content", {})
+            )
+            assert ("406" in responses) != binary, (method, path)

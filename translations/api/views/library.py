@@ -179,7 +179,13 @@ class PageViewSet(ETagMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = PageSerializer
 
     def get_queryset(self) -> QuerySet[Page]:
-        done = PageResult.objects.filter(status=PageResult.Status.SUCCEEDED).select_related("job").order_by("job_id")
+        # Only what the translations list shows: a result's regions and timings can be large.
+        done = (
+            PageResult.objects.filter(status=PageResult.Status.SUCCEEDED)
+            .select_related("job")
+            .only("id", "page_id", "job_id", "job__target_language", "job__translator")
+            .order_by("job_id")
+        )
         pages = readable_pages(self.request.user).prefetch_related(Prefetch("results", done, to_attr="done_results"))
         if self.action == "list":
             chapter = int_param(self.request, "chapter")

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from translations.pipeline.report import PageReport, RegionReport, regions_from_json
+from translations.pipeline.report import PageReport, RegionReport, flags_from_json, regions_from_json
 
 
 def region(id: int = 1, translation: str | None = "Hi", flags: list[str] | None = None) -> RegionReport:
@@ -112,3 +112,10 @@ def test_a_stored_region_from_an_older_shape_reads_with_neutral_values_for_what_
 
     assert first == RegionReport(id=1, box=[], source_text="原文", translation=None, flags=[])
     assert second == RegionReport(id=7, box=[], source_text="", translation=None, flags=[], confidence=0.5)
+
+
+def test_the_flags_of_stored_regions_are_collected_once_and_junk_is_skipped():
+    stored = [{"flags": ["sfx", "overflow"]}, {"flags": ["sfx"]}, {"flags": "sfx"}, "junk", {"flags": [3, "collision"]}]
+
+    assert flags_from_json(stored) == {"sfx", "overflow", "collision"}
+    assert flags_from_json(None) == set()
