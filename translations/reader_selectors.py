@@ -85,7 +85,7 @@ class JobState:
 
 _STATUS = TranslationJob.Status
 # Marked for translation here, translated when shown: a page lists hundreds of jobs.
-_STATUS_LABELS = {
+_STATUS_LABELS: dict[bool, dict[str, str]] = {
     True: {
         _STATUS.QUEUED: gettext_noop("Cleaning queued"),
         _STATUS.RUNNING: gettext_noop("Cleaning"),
