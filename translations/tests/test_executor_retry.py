@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from compute_service import contract
@@ -187,3 +189,13 @@ def test_the_stage_callback_hears_remote_once_for_all_tries(stub, sleeps):
     executor_for(stub.url).translate_page(work(), on_stage=stages.append)
 
     assert stages == ["remote"]
+
+
+def test_a_retry_really_waits_what_the_service_asked(stub):
+    stub.script["001.png"] = ["429:1"]  # Retry-After: 1; no stand-in for the wait in this test
+
+    started = time.monotonic()
+    result = translate(executor_for(stub.url))
+
+    assert time.monotonic() - started >= 1.0
+    assert result.transport_attempts == 2
