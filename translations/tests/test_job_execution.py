@@ -7,7 +7,7 @@ from django_q.brokers import get_broker
 
 from translations import storage
 from translations.models import JobEvent, PageResult, TranslationJob
-from translations.services.execution import RunEnd, _claim_next_page, job_run, page_execute
+from translations.services.execution import RunEnd, _claim_next_page, _finish_job, job_run, page_execute
 from translations.services.jobs import chapter_request_translation, job_cancel, job_retry_failed
 from translations.tests.job_helpers import ScriptedExecutor, make_chapter
 
@@ -180,6 +180,56 @@ def test_a_worker_whose_claim_was_taken_over_records_nothing_and_removes_its_fil
     result = PageResult.objects.get(pk=stale.pk)
     assert (result.status, result.attempts, result.output_path) == ("running", 2, "")
     assert not storage.resolve_path(f"output/blue-sky/1/{job.pk}/001.png").exists()
+
+
+def test_a_late_worker_leaves_the_file_that_the_page_now_shows():
+    job = new_job(1)
+    stale = _claim_next_page(job.pk)
+    PageResult.objects.filter(pk=stale.pk).update(status=PageStatus.PENDING)  # the sweeper re-queued it
+    fresh = _claim_next_page(job.pk)
+    page_execute(result=fresh, executor=ScriptedExecutor())  # try 2 finishes first and records its output
+
+    page_execute(result=stale, executor=ScriptedExecutor())  # try 1 ends late, on the same output path
+
+    result = PageResult.objects.get(pk=stale.pk)
+    assert (result.status, result.attempts) == ("succeeded", 2)
+    assert result.output_path == f"output/blue-sky/1/{job.pk}/001.png"
+    assert storage.resolve_path(result.output_path).is_file()
+
+
+def test_a_task_for_a_job_deleted_meanwhile_ends_quietly():
+    job = new_job(1)
+    job.delete()
+
+    assert job_run(job_id=job.pk, executor=ScriptedExecutor()) == RunEnd.INACTIVE
+    assert _finish_job(job.pk) is True  # nothing left to finish
+
+
+def test_a_job_is_not_finished_while_a_page_is_still_pending_or_running():
+    job = new_job(2)
+    claim = _claim_next_page(job.pk)  # page 1 running, page 2 pending
+
+    assert _finish_job(job.pk) is False
+    page_execute(result=claim, executor=ScriptedExecutor())
+    assert _finish_job(job.pk) is False  # page 2 is still pending
+
+    job.refresh_from_db()
+    assert job.status == Status.RUNNING
+    assert not JobEvent.objects.filter(job=job, type="job.finished").exists()
+
+
+def test_a_job_cancelled_as_its_last_page_ended_stays_cancelled_with_one_finished_event():
+    job = new_job(1)
+    claim = _claim_next_page(job.pk)
+    page_execute(result=claim, executor=ScriptedExecutor())
+    job_cancel(job=job)  # between the last record and the task's finish
+    events = JobEvent.objects.filter(job=job).count()
+
+    assert _finish_job(job.pk) is True
+
+    job.refresh_from_db()
+    assert job.status == Status.CANCELLED
+    assert JobEvent.objects.filter(job=job).count() == events
 
 
 def test_cancelling_mid_page_keeps_nothing_of_that_page_and_stops_the_job():
