@@ -60,6 +60,14 @@ def test_what_requests_sends_for_a_page_request_parses_back_to_the_same_request(
     assert contract.parse_page_request(*encoded(request)).image == request.image
 
 
+def test_the_request_and_the_report_travel_as_utf8_json_not_escapes():
+    # docs/compute-service.md: the parts carry UTF-8 JSON; escapes would double or triple every CJK line.
+    content_type, body = encoded(page_request())
+    assert "Zwei — «deux» 三".encode() in body
+    content_type, body = contract.encode_page_response(b"\x89PNG", "PNG", report())
+    assert "こんにちは".encode() in body
+
+
 def test_optional_fields_may_be_left_out():
     request = page_request(context_translations=(), primary_model=None, fallback_model=None)
     content_type, body = encoded(request)

@@ -8,7 +8,7 @@ from django_q.brokers import get_broker
 from translations import storage
 from translations.models import JobEvent, PageResult, TranslationJob
 from translations.services.execution import RunEnd, _claim_next_page, _finish_job, job_run, page_execute
-from translations.services.jobs import chapter_request_translation, job_cancel, job_retry_failed
+from translations.services.jobs import chapter_request_translation, job_cancel, job_retry_failed, page_retry
 from translations.tests.job_helpers import ScriptedExecutor, make_chapter
 
 pytestmark = pytest.mark.django_db
@@ -194,6 +194,39 @@ def test_a_late_worker_leaves_the_file_that_the_page_now_shows():
     result = PageResult.objects.get(pk=stale.pk)
     assert (result.status, result.attempts) == ("succeeded", 2)
     assert result.output_path == f"output/blue-sky/1/{job.pk}/001.png"
+    assert storage.resolve_path(result.output_path).is_file()
+
+
+def test_a_late_try_in_another_format_leaves_the_output_a_newer_try_recorded():
+    job = new_job(1)
+    job_run(job_id=job.pk, executor=ScriptedExecutor())  # try 1: a PNG, shown to readers
+    page_retry(page_result=job.page_results.get())
+    stale = _claim_next_page(job.pk)  # try 2 starts...
+    PageResult.objects.filter(pk=stale.pk).update(status=PageStatus.PENDING)  # ...and the sweeper re-queues it
+    fresh = _claim_next_page(job.pk)
+    page_execute(result=fresh, executor=ScriptedExecutor())  # try 3: a PNG again, recorded
+
+    page_execute(result=stale, executor=ScriptedExecutor({1: "jpeg"}))  # try 2 ends late, as a JPEG
+
+    result = PageResult.objects.get(pk=stale.pk)
+    assert (result.status, result.attempts, result.output_path) == (
+        "succeeded",
+        3,
+        f"output/blue-sky/1/{job.pk}/001.png",
+    )
+    assert storage.resolve_path(result.output_path).is_file()
+    assert not storage.resolve_path(f"output/blue-sky/1/{job.pk}/001.jpg").exists()
+
+
+def test_a_retried_page_that_succeeds_again_in_the_same_format_keeps_its_new_file():
+    job = new_job(1)
+    job_run(job_id=job.pk, executor=ScriptedExecutor())
+    page_retry(page_result=job.page_results.get())
+
+    job_run(job_id=job.pk, executor=ScriptedExecutor())
+
+    result = job.page_results.get()
+    assert (result.status, result.attempts) == ("succeeded", 2)
     assert storage.resolve_path(result.output_path).is_file()
 
 
