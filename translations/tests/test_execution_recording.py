@@ -6,6 +6,7 @@ import time
 
 import pytest
 from django.test import override_settings
+from django.utils import timezone
 
 from translations import storage
 from translations.models import JobEvent, Page, PageResult, TranslationJob
@@ -276,6 +277,25 @@ def test_a_running_page_gets_a_lease_that_the_record_clears():
 
     assert leases[0] is not None
     assert job.page_results.get().lease_expires_at is None
+
+
+@pytest.mark.django_db(transaction=True)  # the heartbeat writes from its own thread, as in a worker
+def test_a_page_that_takes_longer_than_its_lease_keeps_it_renewed_while_it_runs(settings):
+    # A lease that ran out is how the sweeper tells a dead worker: a slow page must never look like one.
+    settings.MANGA_PAGE_LEASE_SEC = 1.5
+    job = new_job(1)
+    expired: list[bool] = []
+
+    def slow_page(work):
+        for _ in range(5):  # 2.5 s, well past the lease
+            time.sleep(0.5)
+            lease = PageResult.objects.get(job=job).lease_expires_at
+            expired.append(lease is None or lease <= timezone.now())
+
+    job_run(job_id=job.pk, executor=ScriptedExecutor(before=slow_page))
+
+    assert expired == [False] * 5
+    assert job.page_results.get().status == "succeeded"
 
 
 @override_settings(Q_CLUSTER={"timeout": 90})
