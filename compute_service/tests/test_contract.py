@@ -62,9 +62,9 @@ def test_what_requests_sends_for_a_page_request_parses_back_to_the_same_request(
 
 def test_the_request_and_the_report_travel_as_utf8_json_not_escapes():
     # docs/compute-service.md: the parts carry UTF-8 JSON; escapes would double or triple every CJK line.
-    content_type, body = encoded(page_request())
+    _, body = encoded(page_request())
     assert "Zwei — «deux» 三".encode() in body
-    content_type, body = contract.encode_page_response(b"\x89PNG", "PNG", report())
+    _, body = contract.encode_page_response(b"\x89PNG", "PNG", report())
     assert "こんにちは".encode() in body
 
 
