@@ -106,6 +106,36 @@ TARGETS = (
 
 # key → why no test can tell the mutant from the original. Keys are printed by --list.
 EQUIVALENT: dict[str, str] = {
+    # execution: translations/services/execution.py
+    "execution:job_run:compare:Gt->GtE#1": "`>` → `>=` on a float clock: the elapsed time never equals the budget",
+    "execution:_claim_next_page:table:drop-entry-0#1": (
+        "the claim's `attempts` condition: every claim holds the job's row lock, so attempts cannot change meanwhile"
+    ),
+    "execution:_finish_job:statement:drop-call#1": (
+        "refresh_counters() at the finish: every move to a final status (_record, sweeper, cancel) refreshed them"
+    ),
+    "execution:PageVerdict:bool:True->False#1": "frozen=False: nothing assigns to a PageVerdict or hashes one",
+    "execution:page_execute:boolop:drop-operand-1#1": (
+        "`execution is not None`: a succeeded verdict always comes with its execution; the check is for mypy"
+    ),
+    "execution:_record:boolop:drop-operand-2#1": (
+        "`report.proposed_terms` dropped: glossary_propose with no proposals adds nothing"
+    ),
+    "execution:_record:boolop:drop-operand-1#2": (
+        "`previous_output` dropped: removing '' is refused by the storage and only logged (_delete_quietly)"
+    ),
+    "execution:_record:boolop:drop-operand-0#3": (
+        "`not recorded` dropped: a recorded row points to output_path, so the check keeps the file"
+    ),
+    "execution:_record:boolop:drop-operand-1#3": (
+        "`output_path` dropped: removing '' is refused by the storage and only logged (_delete_quietly)"
+    ),
+    "execution:_LeaseHeartbeat:statement:drop-call#3": (
+        "thread.join(): the stop event ends the loop; a beat after the record matches no row (no longer running)"
+    ),
+    "execution:_LeaseHeartbeat:bool:True->False#1": (
+        "daemon=False: the thread is always stopped in __exit__; daemon only matters at interpreter exit"
+    ),
     # contract: compute_service/contract.py
     "contract:encode_header_value:compare:LtE->Lt#2": (
         "`ch <= '~'` → `<`: '~' then goes through quote(), which leaves it as '~' (an unreserved character)"

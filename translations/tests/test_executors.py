@@ -13,7 +13,7 @@ from PIL import Image, ImageOps
 from compute_service import contract
 from translations import executors, storage
 from translations.executors import CloudRunExecutor, ExecutorError, LocalExecutor, PageWork, get_executor
-from translations.models import TranslationJob
+from translations.models import JobEvent, TranslationJob
 from translations.services.execution import job_run
 from translations.services.jobs import chapter_request_translation
 from translations.testing.compute_server import ComputeStub
@@ -304,6 +304,10 @@ def test_a_page_down_past_the_budget_is_tried_again_later_by_its_job_and_succeed
     page_2 = job.page_results.get(page__index=2)
     assert page_2.attempts == 1
     assert page_2.error.endswith("; tried again later")
+    # Live watchers are told the page waits: the job's last event queues it again, with the reason.
+    last = JobEvent.objects.filter(job=job).order_by("seq").last()
+    assert (last.type, last.payload["pages"]) == ("job.queued", [2])
+    assert last.payload["error"] == page_2.error
     (later,) = Schedule.objects.filter(func="translations.tasks.translate_job")
     assert later.args == f"({job.pk},)"
     assert later.schedule_type == Schedule.ONCE
