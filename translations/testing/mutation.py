@@ -702,8 +702,12 @@ def _patch_global(module, statement: ast.stmt, mutated: ast.Module, undo: list) 
     namespace = dict(vars(module))
     _run_statements(builders, namespace)
     old = getattr(module, name)
-    setattr(module, name, namespace[name])
-    undo.append(lambda: setattr(module, name, old))
+    # `from module import NAME` elsewhere (the web side's checks, a test) holds the old object: a
+    # mutated source would give those importers the new one too.
+    for holder in [module, *(m for m in list(sys.modules.values()) if m is not module and m is not None)]:
+        if getattr(holder, "__dict__", {}).get(name) is old:
+            setattr(holder, name, namespace[name])
+            undo.append(lambda holder=holder: setattr(holder, name, old))
     return True
 
 
