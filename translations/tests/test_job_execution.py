@@ -243,15 +243,19 @@ def test_a_task_for_a_job_deleted_meanwhile_ends_quietly():
 
 def test_a_job_is_not_finished_while_a_page_is_still_pending_or_running():
     job = new_job(2)
-    claim = _claim_next_page(job.pk)  # page 1 running, page 2 pending
-
-    assert _finish_job(job.pk) is False
-    page_execute(result=claim, executor=ScriptedExecutor())
-    assert _finish_job(job.pk) is False  # page 2 is still pending
-
+    page_execute(result=_claim_next_page(job.pk), executor=ScriptedExecutor())
+    assert _finish_job(job.pk) is False  # page 2 is pending
+    last = _claim_next_page(job.pk)
+    assert _finish_job(job.pk) is False  # page 2 is running, none pending
     job.refresh_from_db()
     assert job.status == Status.RUNNING
     assert not JobEvent.objects.filter(job=job, type="job.finished").exists()
+
+    page_execute(result=last, executor=ScriptedExecutor())
+
+    assert _finish_job(job.pk) is True
+    job.refresh_from_db()
+    assert job.status == Status.SUCCESS
 
 
 def test_a_job_cancelled_as_its_last_page_ended_stays_cancelled_with_one_finished_event():
