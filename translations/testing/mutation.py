@@ -12,7 +12,8 @@ could tell them apart from the original) are listed in EQUIVALENT with the reaso
 is over the others. Keys name the scope, the operator and the ordinal of that operator in that
 scope, so they stay stable when code elsewhere in the module moves.
 
-Slow by design (one pytest process per mutant): `make mutation`, not CI. docs/mutation.md has the
+Slow (one worker per target runs each mutant's tests in process, a fresh pytest process for what
+cannot be patched in place): `make mutation`, not CI. docs/mutation.md has the
 figures and the reasons for the equivalent mutants.
 """
 
