@@ -60,6 +60,14 @@ def test_what_requests_sends_for_a_page_request_parses_back_to_the_same_request(
     assert contract.parse_page_request(*encoded(request)).image == request.image
 
 
+def test_the_request_and_the_report_travel_as_utf8_json_not_escapes():
+    # docs/compute-service.md: the parts carry UTF-8 JSON; escapes would double or triple every CJK line.
+    _, body = encoded(page_request())
+    assert "Zwei — «deux» 三".encode() in body
+    _, body = contract.encode_page_response(b"\x89PNG", "PNG", report())
+    assert "こんにちは".encode() in body
+
+
 def test_optional_fields_may_be_left_out():
     request = page_request(context_translations=(), primary_model=None, fallback_model=None)
     content_type, body = encoded(request)
@@ -159,6 +167,33 @@ def test_every_error_code_has_a_status_and_only_busy_timeouts_internal_and_not_r
     assert [contract.is_retryable(status) for status in (408, 429, 500, 502, 503, 400, 401, 413, 422)] == [
         True, True, True, True, True, False, False, False, False,
     ]  # fmt: skip
+
+
+def documented_errors() -> dict[str, tuple[int, bool]]:
+    """code → (status, retryable) from the error table of docs/compute-service.md, which operators read."""
+    section = (ROOT / "docs" / "compute-service.md").read_text().split("\n## Errors\n", 1)[1]
+    rows: dict[str, tuple[int, bool]] = {}
+    for line in section.split("\n## ", 1)[0].splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) < 3 or not cells[0].startswith("`"):
+            continue
+        codes = [code.strip(" `") for code in cells[0].split("/")]
+        statuses = [int(status) for status in cells[1].split("/")]
+        for code, status in zip(codes, statuses * len(codes) if len(statuses) == 1 else statuses, strict=True):
+            rows[code] = (status, cells[2].startswith("yes"))
+    return rows
+
+
+def test_every_error_code_answers_the_status_and_retry_rule_the_docs_give_it():
+    documented = documented_errors()
+
+    assert set(ErrorCode) <= set(documented)
+    assert {
+        code: (contract.ERROR_STATUS[code], contract.is_retryable(contract.ERROR_STATUS[code])) for code in ErrorCode
+    } == {code: documented[code] for code in ErrorCode}
+    assert {code: ContractError(code, "m").status for code in ErrorCode} == {
+        code: documented[code][0] for code in ErrorCode
+    }
 
 
 def test_an_error_response_becomes_a_contract_error_with_its_code_stage_and_retry_after():

@@ -86,6 +86,45 @@ def test_a_part_without_a_name_and_a_form_without_an_image_are_refused():
         contract.parse_page_request(*form(*GOOD_FIELDS[1:]))
 
 
+def test_a_part_named_in_the_rfc_2231_form_is_refused():
+    # RFC 7578 §4.2: a field is named with name=; name*= would let a client spell "image" in another charset.
+    fields = [(b"form-data; name*=utf-8''image; filename=\"001.png\"", b"\x89PNG"), *GOOD_FIELDS[1:]]
+
+    with pytest.raises(ContractError) as caught:
+        contract.parse_page_request(*form(*fields))
+
+    assert (caught.value.code, caught.value.status) == (ErrorCode.BAD_REQUEST, 400)
+    assert caught.value.message == "a multipart part is named with name*=; use name="
+
+
+def test_a_context_nested_deeper_than_the_json_parser_goes_is_a_bad_request():
+    depth = 100_000
+    fields = [*GOOD_FIELDS, (b'form-data; name="context_translations"', b"[" * depth + b"]" * depth)]
+
+    with pytest.raises(ContractError) as caught:
+        contract.parse_page_request(*form(*fields))
+
+    assert (caught.value.code, caught.value.message) == (
+        ErrorCode.BAD_REQUEST,
+        "context_translations is nested too deeply",
+    )
+
+
+def test_the_limits_are_the_documented_ones():
+    """docs/compute-service.md: a context of ≤ 3 strings of ≤ 20,000 characters, model names of ≤ 128.
+
+    A deployed peer relies on them: changing one is a contract change (CONTRACT_VERSION and the docs too)."""
+    at_limits = page_request(context_translations=("x" * 20_000,) * 3, primary_model="m" * 128, fallback_model="f")
+    assert parse(at_limits) == at_limits
+    for over in (
+        {"context_translations": ("x",) * 4},
+        {"context_translations": ("x" * 20_001,)},
+        {"primary_model": "m" * 129},
+        {"fallback_model": "f" * 129},
+    ):
+        assert refusal(page_request(**over)).code == ErrorCode.BAD_REQUEST, over
+
+
 def test_an_image_without_a_filename_is_called_page():
     fields = [(b'form-data; name="image"', b"\x89PNG"), *GOOD_FIELDS[1:]]
 
@@ -97,12 +136,14 @@ def test_field_values_are_stripped_and_empty_models_read_as_none():
         *GOOD_FIELDS[:3],
         (b'form-data; name="translator"', b" test \r\n"),
         (b'form-data; name="primary_model"', b""),
+        (b'form-data; name="fallback_model"', b" "),
         (b'form-data; name="context_translations"', b""),
     ]
 
     request = contract.parse_page_request(*form(*fields))
 
-    assert (request.translator, request.primary_model, request.context_translations) == ("test", None, ())
+    assert (request.translator, request.primary_model, request.fallback_model) == ("test", None, None)
+    assert request.context_translations == ()
 
 
 def test_the_context_may_hold_exactly_the_limit_of_pages_and_not_one_more():
@@ -205,6 +246,17 @@ def test_a_malformed_report_is_a_retryable_502(old, new):
     assert error.message.startswith("malformed page report")
 
 
+def test_a_report_without_its_regions_is_a_retryable_502():
+    headers, body = success()
+    sent = json.dumps(report().to_dict(), ensure_ascii=False, separators=(",", ":")).encode()
+    without_regions = {key: value for key, value in report().to_dict().items() if key != "regions"}
+
+    error = broken(headers, body.replace(sent, json.dumps(without_regions).encode(), 1))
+
+    assert (error.code, error.status, error.retryable) == (ErrorCode.INTERNAL, 502, True)
+    assert error.message.startswith("malformed page report")
+
+
 def test_an_answer_that_is_not_multipart_mixed_or_lacks_a_part_is_a_retryable_502():
     headers, body = success()
     error = broken(with_header(headers, "content-type", "application/json"), body)
@@ -225,7 +277,7 @@ def test_an_image_of_a_type_outside_the_contract_is_a_502():
     assert (error.status, error.message) == (502, "unexpected image type 'image/gif'")
 
 
-@pytest.mark.parametrize("image_format", sorted(contract.IMAGE_TYPES))
+@pytest.mark.parametrize("image_format", ["JPEG", "PNG", "WEBP"])  # the contract's formats (docs: image/jpeg|png|webp)
 def test_every_image_format_of_the_contract_comes_back_by_name(image_format):
     headers, body = success(b"bytes", image_format)
 
@@ -262,6 +314,35 @@ def test_an_error_body_missing_a_field_reads_as_a_plain_http_error():
     error = contract.error_from_response(500, {}, body)
 
     assert (error.code, error.status, error.message) == ("http_500", 500, body.decode())
+
+
+def test_an_error_body_that_is_json_but_not_an_object_reads_as_a_plain_http_error():
+    error = contract.error_from_response(502, {}, b'["bad gateway"]')  # a proxy's JSON, not the service's
+
+    assert (error.code, error.status, error.message, error.retryable) == ("http_502", 502, '["bad gateway"]', True)
+
+
+def test_an_error_reads_as_its_message_in_logs_and_tracebacks():
+    assert str(ContractError(ErrorCode.BUSY, "every slot is taken", stage="load")) == "every slot is taken"
+
+
+def test_requests_and_responses_leave_the_image_bytes_out_of_their_repr():
+    image = b"\x89PNG" + b"pixels" * 1000  # megabytes in real life: never in a log line
+    response = contract.PageResponse(image=image, image_format="PNG", report=report(), meta=PageMeta())
+
+    assert "pixels" not in repr(page_request(image=image))
+    assert "pixels" not in repr(response)
+
+
+def test_the_meta_of_an_error_answer_claims_no_fallback_and_no_cold_start():
+    # What the service sends with an error (compute_service/app.py); the web side counts cold starts from it.
+    headers = dict(PageMeta(failure_stage="load", remote_elapsed_ms=3).to_headers())
+
+    assert (headers["x-fallback-used"], headers["x-cold-start"], headers["x-failure-stage"]) == (
+        "false",
+        "false",
+        "load",
+    )
 
 
 def test_only_408_429_and_5xx_are_retryable_at_their_edges():

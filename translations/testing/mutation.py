@@ -12,7 +12,8 @@ could tell them apart from the original) are listed in EQUIVALENT with the reaso
 is over the others. Keys name the scope, the operator and the ordinal of that operator in that
 scope, so they stay stable when code elsewhere in the module moves.
 
-Slow by design (one pytest process per mutant): `make mutation`, not CI. docs/mutation.md has the
+Slow (one worker per target runs each mutant's tests in process, a fresh pytest process for what
+cannot be patched in place): `make mutation`, not CI. docs/mutation.md has the
 figures and the reasons for the equivalent mutants.
 """
 
@@ -93,6 +94,7 @@ TARGETS = (
             "translations/tests/test_executors.py",
             "translations/tests/test_executor_retry.py",
             "compute_service/tests/test_limits.py",
+            "compute_service/tests/test_config.py",  # MIN_TOKEN_CHARS: the service's start refuses shorter tokens
         ),
     ),
     Target(
@@ -104,7 +106,65 @@ TARGETS = (
 )
 
 # key → why no test can tell the mutant from the original. Keys are printed by --list.
-EQUIVALENT: dict[str, str] = {}
+EQUIVALENT: dict[str, str] = {
+    # execution: translations/services/execution.py
+    "execution:job_run:compare:Gt->GtE#1": "`>` → `>=` on a float clock: the elapsed time never equals the budget",
+    "execution:_claim_next_page:table:drop-entry-0#1": (
+        "the claim's `attempts` condition: every claim holds the job's row lock, so attempts cannot change meanwhile"
+    ),
+    "execution:_finish_job:statement:drop-call#1": (
+        "refresh_counters() at the finish: every move to a final status (_record, sweeper, cancel) refreshed them"
+    ),
+    "execution:PageVerdict:bool:True->False#1": "frozen=False: nothing assigns to a PageVerdict or hashes one",
+    "execution:page_execute:boolop:drop-operand-1#1": (
+        "`execution is not None`: a succeeded verdict always comes with its execution; the check is for mypy"
+    ),
+    "execution:_record:boolop:drop-operand-2#1": (
+        "`report.proposed_terms` dropped: glossary_propose with no proposals adds nothing"
+    ),
+    "execution:_record:boolop:drop-operand-1#2": (
+        "`previous_output` dropped: removing '' is refused by the storage and only logged (_delete_quietly)"
+    ),
+    "execution:_record:boolop:drop-operand-0#3": (
+        "`not recorded` dropped: a recorded row points to output_path, so the check keeps the file"
+    ),
+    "execution:_record:boolop:drop-operand-1#3": (
+        "`output_path` dropped: removing '' is refused by the storage and only logged (_delete_quietly)"
+    ),
+    "execution:_LeaseHeartbeat:statement:drop-call#3": (
+        "thread.join(): the stop event ends the loop; a beat after the record matches no row (no longer running)"
+    ),
+    "execution:_LeaseHeartbeat:bool:True->False#1": (
+        "daemon=False: the thread is always stopped in __exit__; daemon only matters at interpreter exit"
+    ),
+    # contract: compute_service/contract.py
+    "contract:encode_header_value:compare:LtE->Lt#2": (
+        "`ch <= '~'` → `<`: '~' then goes through quote(), which leaves it as '~' (an unreserved character)"
+    ),
+    "contract:PageRequest:bool:True->False#1": "frozen=False: nothing assigns to a PageRequest or hashes one",
+    "contract:PageMeta:bool:True->False#1": "frozen=False: nothing assigns to a PageMeta or hashes one",
+    "contract:PageResponse:bool:True->False#1": "frozen=False: nothing assigns to a PageResponse or hashes one",
+    "contract:PageRequest:table:drop-item-2#1": (
+        "the image part without its application/octet-stream type: the service sniffs the bytes, never reads it"
+    ),
+    "contract:PageMeta:table:drop-item-1#7": "UnicodeDecodeError is a ValueError: `except ValueError` catches it",
+    "contract:encode_page_response:boolop:drop-operand-0#1": (
+        "the boundary is 128 random bits: it is never in the image, so the check on it never loops"
+    ),
+    "contract:encode_page_response:boolop:drop-operand-1#1": (
+        "the boundary is 128 random bits: it is never in the report, so the check on it never loops"
+    ),
+    # retry: CloudRunExecutor
+    "retry:CloudRunExecutor:boolop:drop-operand-1#2": (
+        "`prepared.body or b''`: a multipart request with an image part always has a bytes body"
+    ),
+    "retry:CloudRunExecutor:boolop:drop-operand-1#4": (
+        "GEMINI_MODEL `or None`: an empty name is neither sent (to_multipart skips it) nor refused, exactly as None"
+    ),
+    "retry:CloudRunExecutor:boolop:drop-operand-1#5": (
+        "GEMINI_FALLBACK_MODEL `or None`: an empty name is neither sent nor refused, exactly as None"
+    ),
+}
 
 
 @dataclass
@@ -447,14 +507,18 @@ def _worker(target: Target, plan: Path, verdicts: Path) -> int:
     What cannot be patched in place (a dataclass default, an enum member) runs in a fresh
     pytest process instead.
     """
-    global _tracer
+    global _tracer, _db_snapshot
     tests = tuple(test for test in target.tests if (ROOT / test).is_file())
     module_path = (ROOT / target.path).resolve()
     _tracer = _LineTracer(str(module_path), "")
-    code = _pytest_here(tests)
+    _db_snapshot = verdicts.with_name(f".mutation-db-{target.name}.sqlite3")
+    _db_snapshot.unlink(missing_ok=True)
+    output: list[str] = []
+    code = _pytest_here(tests, output=output, fresh_db=True)
     by_test, _tracer = _tracer.by_test, None
     if code != 0:
-        print(f"{target.name}: the tests fail without any mutant (exit {code})", file=sys.stderr)
+        print(f"{target.name}: the tests fail without any mutant (exit {code}):", file=sys.stderr)
+        print("".join(output)[-6000:], file=sys.stderr)
         return 2
     by_line: dict[int, list[str]] = {}
     for test, lines in by_test.items():
@@ -473,6 +537,7 @@ def _worker(target: Target, plan: Path, verdicts: Path) -> int:
             killed[mutant.key] = True
             continue
         if undo is None:
+            _restore_db()  # the subprocess reuses the test database: it starts from the migrated copy too
             killed[mutant.key] = _in_fresh_process(module_path, mutant, selected)
             continue
         try:
@@ -493,8 +558,12 @@ class _ImportFails(Exception):
     """The mutant's module would not even import: every test that loads it fails."""
 
 
-def _pytest_here(tests: tuple[str, ...], timeout: int = 0) -> int:
-    """pytest in this process (modules stay imported, so a patch is seen); quiet; the exit code."""
+def _pytest_here(
+    tests: tuple[str, ...], timeout: int = 0, output: list[str] | None = None, *, fresh_db: bool = False
+) -> int:
+    """pytest in this process (modules stay imported, so a patch is seen); quiet; the exit code.
+
+    What pytest printed is appended to `output` when one is given (the baseline's failures)."""
     import contextlib
     import io
     import signal
@@ -502,15 +571,18 @@ def _pytest_here(tests: tuple[str, ...], timeout: int = 0) -> int:
     def expire(signum, frame):
         raise _Timeout("mutant ran past its time")
 
-    args = ["-x", "-q", "-p", "no:cacheprovider", "--reuse-db", *tests]
+    args = ["-x", "-q", "-p", "no:cacheprovider", "--create-db" if fresh_db else "--reuse-db", *tests]
     previous = signal.signal(signal.SIGALRM, expire)
     signal.alarm(timeout)
+    printed = io.StringIO()
     try:
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
             return int(pytest.main(args, plugins=[sys.modules[__name__]]))
     except _Timeout:
         return 1  # an endless loop is a change the tests noticed
     finally:
+        if output is not None:
+            output.append(printed.getvalue())
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
 
@@ -631,9 +703,57 @@ def _patch_global(module, statement: ast.stmt, mutated: ast.Module, undo: list) 
     namespace = dict(vars(module))
     _run_statements(builders, namespace)
     old = getattr(module, name)
-    setattr(module, name, namespace[name])
-    undo.append(lambda: setattr(module, name, old))
+    # `from module import NAME` elsewhere (the web side's checks, a test) holds the old object: a
+    # mutated source would give those importers the new one too.
+    for holder in [module, *(m for m in list(sys.modules.values()) if m is not module and m is not None)]:
+        if getattr(holder, "__dict__", {}).get(name) is old:
+            setattr(holder, name, namespace[name])
+            undo.append(lambda holder=holder: setattr(holder, name, old))
     return True
+
+
+# --- The test database every run starts from ------------------------------------------------------
+
+# Each run reuses the test database (--reuse-db: migrating it again would cost seconds a mutant). But
+# a transactional test empties every table when it ends, the rows data migrations made included (the
+# sweeper's django-q2 schedule), so the next run would start without them and fail a test that reads
+# them, killing the mutant for nothing. The worker's first run migrates a fresh database and keeps a
+# copy of it as migrate left it; every later run starts from that copy.
+_db_snapshot: Path | None = None  # set by the worker
+_db_file: str | None = None  # the SQLite test database, once the first run made it
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_fixture_setup(fixturedef, request):
+    yield
+    if fixturedef.argname == "django_db_setup" and _db_snapshot is not None:
+        global _db_file
+        from django.db import connections
+
+        _db_file = str(connections["default"].settings_dict["NAME"])
+        if _db_snapshot.exists():
+            _restore_db()
+        else:
+            connections.close_all()
+            _sqlite_copy(str(_db_file), str(_db_snapshot))
+
+
+def _restore_db() -> None:
+    if _db_snapshot is None or _db_file is None or not _db_snapshot.exists():
+        return
+    from django.db import connections
+
+    connections.close_all()
+    _sqlite_copy(str(_db_snapshot), _db_file)
+
+
+def _sqlite_copy(source: str, destination: str) -> None:
+    """SQLite's online backup: a consistent copy of a database in WAL mode, written over `destination`."""
+    import sqlite3
+    from contextlib import closing
+
+    with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(destination)) as dst:
+        src.backup(dst)
 
 
 # --- A pytest plugin for the trace run: `-p translations.testing.mutation` with MUTATION_TRACE set ---

@@ -46,7 +46,7 @@ class ScriptedExecutor:
     """Answers per page index: ok, no_text, same (a copy of the input), untranslated, fail, crash,
     fallback (ok from the fallback model), jpeg (ok as JPEG), unchanged (ok bytes, nothing erased),
     cleaning (the none translator's answer), sfx (only a sound effect found), empty (no image),
-    costly (ok, with transport numbers)."""
+    costly (ok, with transport numbers), terms (ok, proposing a glossary term)."""
 
     script: dict[int, str] = field(default_factory=dict)
     name: str = "scripted"
@@ -80,6 +80,9 @@ class ScriptedExecutor:
             regions=regions,
             timings_ms={"detect": 1},
             models={"detector": "scripted"},
+            proposed_terms=[{"source": "原文", "target": f"term of page {index}", "kind": "term"}]
+            if step == "terms"
+            else [],
         )
         execution = PageExecution(
             image=b"" if step == "empty" else image,
@@ -97,3 +100,15 @@ class ScriptedExecutor:
                 translate_elapsed_ms=2 * index,
             )
         return execution
+
+
+@dataclass
+class ReadingAheadExecutor(ScriptedExecutor):
+    """A ScriptedExecutor that reads ahead (executors.ReadsAhead): it records what each prefetch was handed."""
+
+    read_ahead: int = 2
+    prefetched: list[list[str]] = field(default_factory=list)
+
+    def prefetch(self, works) -> None:
+        self.prefetched.append([work.image_name for work in works])
+        assert all(work.image for work in works)

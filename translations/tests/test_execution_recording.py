@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from django.test import override_settings
+from django.utils import timezone
 
 from translations import storage
-from translations.models import JobEvent, PageResult, TranslationJob
+from translations.models import JobEvent, Page, PageResult, TranslationJob
 from translations.services import execution
 from translations.services.execution import RunEnd, job_run, job_slice_seconds
 from translations.services.jobs import chapter_request_translation, page_retry
@@ -71,6 +74,17 @@ def test_the_result_keeps_the_report_timings_models_and_the_page_time():
     assert result.timings["detect"] == 1
     assert result.timings["page_total"] >= 0
     assert (result.failure_stage, result.error, result.finished_at is not None) == ("", "", True)
+
+
+def test_the_page_time_is_the_milliseconds_the_page_took():
+    job = new_job(1)
+
+    job_run(job_id=job.pk, executor=ScriptedExecutor(before=lambda work: time.sleep(0.05)))
+
+    page_total = job.page_results.get().timings["page_total"]
+    assert 50 <= page_total < 60_000
+    (succeeded,) = payloads(job, "page.succeeded")
+    assert 50 <= succeeded["elapsed_ms"] < 60_000
 
 
 def test_transport_numbers_add_up_over_the_tries_of_a_page_and_into_the_job():
@@ -146,6 +160,34 @@ def test_a_page_whose_file_is_gone_fails_at_load_without_calling_the_executor():
     assert (failed.status, failed.failure_stage) == ("failed", "load")
     assert failed.error.startswith("the original page file cannot be read: ")
     assert [work.image_name for work in executor.seen] == ["002.png"]
+
+
+def test_a_page_whose_stored_path_the_storage_refuses_fails_at_load_and_the_job_goes_on():
+    job = new_job(2)
+    Page.objects.filter(pk=job.page_results.get(page__index=1).page_id).update(image="../elsewhere/001.png")
+
+    job_run(job_id=job.pk, executor=ScriptedExecutor())
+
+    failed = job.page_results.get(page__index=1)
+    assert (failed.status, failed.failure_stage) == ("failed", "load")
+    assert failed.error == "the original page file cannot be read: refusing path '../elsewhere/001.png'"
+    job.refresh_from_db()
+    assert (job.status, job.pages_succeeded, job.pages_failed) == (Status.PARTIAL, 1, 1)
+
+
+def test_an_output_folder_that_leads_out_of_the_data_directory_fails_the_page_at_store(data_dir, tmp_path):
+    job = new_job(1)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (data_dir / "output").mkdir()
+    (data_dir / "output" / "blue-sky").symlink_to(elsewhere)  # an operator's link to another disk, say
+
+    job_run(job_id=job.pk, executor=ScriptedExecutor())
+
+    result = job.page_results.get()
+    assert (result.status, result.failure_stage, result.output_path) == ("failed", "store", "")
+    assert result.error == f"cannot write the output: refusing path 'output/blue-sky/1/{job.pk}/001.png'"
+    assert list(elsewhere.iterdir()) == []
 
 
 def test_an_output_that_cannot_be_written_fails_the_page_at_store(monkeypatch):
@@ -235,6 +277,25 @@ def test_a_running_page_gets_a_lease_that_the_record_clears():
 
     assert leases[0] is not None
     assert job.page_results.get().lease_expires_at is None
+
+
+@pytest.mark.django_db(transaction=True)  # the heartbeat writes from its own thread, as in a worker
+def test_a_page_that_takes_longer_than_its_lease_keeps_it_renewed_while_it_runs(settings):
+    # A lease that ran out is how the sweeper tells a dead worker: a slow page must never look like one.
+    settings.MANGA_PAGE_LEASE_SEC = 1.5
+    job = new_job(1)
+    expired: list[bool] = []
+
+    def slow_page(work):
+        for _ in range(5):  # 2.5 s, well past the lease
+            time.sleep(0.5)
+            lease = PageResult.objects.get(job=job).lease_expires_at
+            expired.append(lease is None or lease <= timezone.now())
+
+    job_run(job_id=job.pk, executor=ScriptedExecutor(before=slow_page))
+
+    assert expired == [False] * 5
+    assert job.page_results.get().status == "succeeded"
 
 
 @override_settings(Q_CLUSTER={"timeout": 90})

@@ -6,13 +6,14 @@ import io
 import socket
 
 import pytest
+import requests
 from django_q.brokers import get_broker
 from PIL import Image, ImageOps
 
 from compute_service import contract
 from translations import executors, storage
 from translations.executors import CloudRunExecutor, ExecutorError, LocalExecutor, PageWork, get_executor
-from translations.models import TranslationJob
+from translations.models import JobEvent, TranslationJob
 from translations.services.execution import job_run
 from translations.services.jobs import chapter_request_translation
 from translations.testing.compute_server import ComputeStub
@@ -26,10 +27,12 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def sleeps(monkeypatch) -> list[float]:
-    """Backoff waits, recorded instead of slept; the executor's clock moves on by each wait."""
+    """Backoff waits, recorded instead of slept; the executor's clock moves on by each wait.
+
+    The clock starts far from zero, as a monotonic clock does: only differences of its readings mean anything."""
     waited: list[float] = []
     monkeypatch.setattr(executors, "_wait", waited.append)
-    monkeypatch.setattr(executors, "_clock", lambda: sum(waited))
+    monkeypatch.setattr(executors, "_clock", lambda: 86_400.0 + sum(waited))
     return waited
 
 
@@ -173,13 +176,28 @@ def test_connection_refused_is_retried_then_fails_with_the_reason(sleeps):
     assert len(sleeps) == 2
     assert "cannot reach the compute service" in str(caught.value)
     assert "refused" in str(caught.value).lower()
+    # The innermost reason, not the wrapper requests and urllib3 put around it.
+    assert "Max retries exceeded" not in str(caught.value)
+
+
+def test_the_reason_of_a_connection_error_is_its_innermost_cause_or_its_own_message():
+    assert executors._reason(requests.ConnectionError("the network is down")) == "the network is down"
+    # Nothing to say at all is still no crash: the page stays a transient connection error.
+    assert executors._reason(requests.ConnectionError()) == ""
 
 
 def test_a_request_the_contract_refuses_is_never_sent(stub):
     bad = PageWork(image=b"", image_name="001.png", source_language="ja", target_language="en", translator="test")
 
-    with pytest.raises(ExecutorError, match="the image is empty"):
+    with pytest.raises(ExecutorError, match="the image is empty") as caught:
         executor_for(stub.url).translate_page(bad, on_stage=lambda stage: None)
+    assert (caught.value.stage, caught.value.code, caught.value.transport_attempts) == ("load", "corrupt_image", 0)
+    unknown = PageWork(
+        image=page_image(1), image_name="001.png", source_language="ja", target_language="en", translator="babelfish"
+    )
+    with pytest.raises(ExecutorError, match="unknown translator 'babelfish'") as caught:
+        executor_for(stub.url).translate_page(unknown, on_stage=lambda stage: None)
+    assert (caught.value.stage, caught.value.code) == ("request", "unknown_translator")
     assert stub.requests == []
 
 
@@ -258,6 +276,17 @@ def test_retries_stop_when_the_next_would_start_past_the_budget_and_the_error_is
     assert str(caught.value).endswith("(after 3 tries in 8s)")
 
 
+def test_a_try_that_would_start_exactly_at_the_end_of_the_budget_is_still_made(stub, sleeps):
+    stub.default = "503:5"
+
+    with pytest.raises(ExecutorError) as caught:
+        executor_for(stub.url, retries=0, budget=10).translate_page(work(), on_stage=lambda stage: None)
+
+    assert sleeps == [5.0, 5.0]  # the third try starts 10 s after the first: within the budget
+    assert caught.value.transport_attempts == 3
+    assert str(caught.value).endswith("(after 3 tries in 10s)")
+
+
 @pytest.mark.django_db
 def test_a_page_down_past_the_budget_is_tried_again_later_by_its_job_and_succeeds(cloudrun, sleeps):
     from django_q.models import Schedule
@@ -275,6 +304,10 @@ def test_a_page_down_past_the_budget_is_tried_again_later_by_its_job_and_succeed
     page_2 = job.page_results.get(page__index=2)
     assert page_2.attempts == 1
     assert page_2.error.endswith("; tried again later")
+    # Live watchers are told the page waits: the job's last event queues it again, with the reason.
+    last = JobEvent.objects.filter(job=job).order_by("seq").last()
+    assert (last.type, last.payload["pages"]) == ("job.queued", [2])
+    assert last.payload["error"] == page_2.error
     (later,) = Schedule.objects.filter(func="translations.tasks.translate_job")
     assert later.args == f"({job.pk},)"
     assert later.schedule_type == Schedule.ONCE
