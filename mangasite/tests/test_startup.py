@@ -76,6 +76,10 @@ def test_runserver_is_daphnes_and_serves_http_and_the_sockets(tmp_path):
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     env = server_environment(tmp_path, SECRET_KEY=REAL_KEY, DEBUG="1")
+    # The development server on its own SQLite file: the services run's DATABASE_URL names a
+    # database that only the test runner creates (test_mangasite), and its tables are not ours.
+    for name in ("DATABASE_URL", "REDIS_URL"):
+        env.pop(name, None)
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True, timeout=120)
     server = subprocess.Popen(
         [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
