@@ -157,13 +157,7 @@ def regions_from_json(stored: Iterable[Any]) -> list[RegionReport]:
 
 def flags_from_json(stored: Iterable[Any]) -> set[str]:
     """Every flag of the stored regions, once: what a page listing needs, without building the regions."""
-    return {
-        flag
-        for item in stored or ()
-        if isinstance(item, Mapping) and isinstance(item.get("flags"), list)
-        for flag in item["flags"]
-        if isinstance(flag, str)
-    }
+    return {flag for item in stored or () if isinstance(item, Mapping) for flag in _flags(item.get("flags"))}
 
 
 _REGION_FIELDS = {f.name for f in fields(RegionReport)}
@@ -172,7 +166,6 @@ _REGION_FIELDS = {f.name for f in fields(RegionReport)}
 def _region_from_stored(item: Mapping[str, Any], position: int) -> RegionReport:
     region_id = item.get("id")
     translation = item.get("translation")
-    flags = item.get("flags")
     font_size = item.get("font_size")
     confidence = item.get("confidence")
     return RegionReport(
@@ -180,11 +173,16 @@ def _region_from_stored(item: Mapping[str, Any], position: int) -> RegionReport:
         box=_box(item.get("box")) or [],
         source_text=str(item.get("source_text") or ""),
         translation=translation if isinstance(translation, str) else None,
-        flags=[flag for flag in flags if isinstance(flag, str)] if isinstance(flags, list) else [],
+        flags=_flags(item.get("flags")),
         font_size=font_size if _is_int(font_size) else None,
         confidence=float(confidence) if _is_number(confidence) else None,
         letter_box=_box(item.get("letter_box")),
     )
+
+
+def _flags(value: Any) -> list[str]:
+    """A stored flags list; anything else (a bare string, a number) is no flags."""
+    return [flag for flag in value if isinstance(flag, str)] if isinstance(value, list) else []
 
 
 def _is_int(value: Any) -> TypeGuard[int]:
