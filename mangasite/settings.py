@@ -361,6 +361,8 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# The reader pages' cached parts (translations/views/fragments.py) expire after this; 0 turns them off.
+MANGA_FRAGMENT_CACHE_SECONDS = env_int("MANGA_FRAGMENT_CACHE_SECONDS", 300, minimum=0)
 
 LOGGING = {
     "version": 1,

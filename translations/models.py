@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -71,6 +71,9 @@ class Manga(models.Model):
     # Also moved forward by a new chapter and a job queued or finished (signals.py): the library's
     # "recently updated".
     updated_at = models.DateTimeField(auto_now=True)
+    # One more on every change the reader pages show: the manga, its chapters, pages, jobs, results
+    # and job events (signals.py, `bump_version`). The key of their cached fragments (views/fragments.py).
+    version = models.PositiveBigIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["title"]
@@ -85,6 +88,23 @@ class Manga(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    def save(self, *args, **kwargs) -> None:
+        # `version` moves only by `bump_version` (UPDATE … + 1): a save from a stale copy (the admin's
+        # form, a loaded row) must not move it back to a value whose cached parts show older data.
+        if not self._state.adding and kwargs.get("update_fields") is None and not kwargs.get("force_insert"):
+            kwargs["update_fields"] = [
+                field.name for field in self._meta.concrete_fields if not field.primary_key and field.name != "version"
+            ]
+        super().save(*args, **kwargs)
+
+    @staticmethod
+    def bump_version(**where) -> None:
+        """Move `version` forward for the manga matching `where` (`pk=…`, `chapters=…`, `chapters__jobs=…`).
+
+        Call it in the transaction of the change, so a reader never sees the new version without it.
+        """
+        Manga.objects.filter(**where).update(version=F("version") + 1)
 
 
 class Chapter(models.Model):

@@ -1,7 +1,10 @@
 """Stored files follow their rows: deleting a page (or its chapter or manga) removes its files.
 
 Also: a new chapter, and a job queued or finished, move the manga's `updated_at` forward (the
-library's "recently updated").
+library's "recently updated"); and every change the reader pages show moves the manga's `version`
+forward (the key of their cached fragments, views/fragments.py). Job state changes come with a job
+event in the same transaction (progress.py), so the event's signal covers the conditional UPDATEs that
+send no signal of their own. Writes that bypass both (`bulk_create` of pages) call `Manga.bump_version`.
 
 A signal, not a service, because the admin's cascade deletes call no service. Files go only
 after the transaction commits, so a rolled-back delete keeps them.
@@ -12,12 +15,13 @@ from __future__ import annotations
 import logging
 
 from django.db import transaction
+from django.db.models import F
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils import timezone
 
 from translations import storage
-from translations.models import Chapter, JobEvent, Manga, Page, PageResult
+from translations.models import Chapter, JobEvent, Manga, Page, PageResult, TranslationJob
 
 logger = logging.getLogger(__name__)
 
@@ -36,14 +40,46 @@ def delete_page_result_files(sender, instance: PageResult, **kwargs) -> None:
 @receiver(post_save, sender=Chapter, dispatch_uid="chapter-updates-manga")
 def chapter_updates_manga(sender, instance: Chapter, created: bool, **kwargs) -> None:
     if created:
-        Manga.objects.filter(pk=instance.manga_id).update(updated_at=timezone.now())
+        Manga.objects.filter(pk=instance.manga_id).update(updated_at=timezone.now(), version=F("version") + 1)
+    else:
+        Manga.bump_version(pk=instance.manga_id)
 
 
 @receiver(post_save, sender=JobEvent, dispatch_uid="job-event-updates-manga")
 def job_event_updates_manga(sender, instance: JobEvent, created: bool, **kwargs) -> None:
-    # Queued and finished only: one UPDATE per job run, not per page, in the event's transaction.
-    if created and instance.type in (JobEvent.Type.JOB_QUEUED, JobEvent.Type.JOB_FINISHED):
-        Manga.objects.filter(chapters__jobs=instance.job_id).update(updated_at=timezone.now())
+    if not created:
+        return
+    changes: dict = {"version": F("version") + 1}
+    # "Recently updated" for queued and finished only: a job run, not each of its pages.
+    if instance.type in (JobEvent.Type.JOB_QUEUED, JobEvent.Type.JOB_FINISHED):
+        changes["updated_at"] = timezone.now()
+    Manga.objects.filter(chapters__jobs=instance.job_id).update(**changes)
+
+
+@receiver(post_save, sender=Manga, dispatch_uid="manga-version")
+def manga_version(sender, instance: Manga, **kwargs) -> None:
+    Manga.bump_version(pk=instance.pk)
+
+
+@receiver(post_delete, sender=Chapter, dispatch_uid="chapter-deleted-version")
+@receiver(post_save, sender=Page, dispatch_uid="page-version")
+@receiver(post_delete, sender=Page, dispatch_uid="page-deleted-version")
+def chapter_content_version(sender, instance: Chapter | Page, **kwargs) -> None:
+    if isinstance(instance, Chapter):
+        Manga.bump_version(pk=instance.manga_id)
+    else:
+        Manga.bump_version(chapters=instance.chapter_id)
+
+
+@receiver(post_save, sender=TranslationJob, dispatch_uid="job-version")
+@receiver(post_delete, sender=TranslationJob, dispatch_uid="job-deleted-version")
+@receiver(post_save, sender=PageResult, dispatch_uid="page-result-version")
+@receiver(post_delete, sender=PageResult, dispatch_uid="page-result-deleted-version")
+def job_content_version(sender, instance: TranslationJob | PageResult, **kwargs) -> None:
+    if isinstance(instance, TranslationJob):
+        Manga.bump_version(chapters=instance.chapter_id)
+    else:
+        Manga.bump_version(chapters__jobs=instance.job_id)
 
 
 def _delete_after_commit(paths: list[str]) -> None:

@@ -170,6 +170,7 @@ def _store_pages(
             first_page = moves[0][1]
             if Manga.objects.filter(pk=manga.pk, cover="").update(cover=first_page):
                 manga.cover = first_page
+            Manga.bump_version(pk=manga.pk)  # bulk_create sends no signal (signals.py)
             # Last, so that the rows (unique per chapter and index) decide the race before any file moves.
             for staged, final in moves:
                 storage.move(staged, final)

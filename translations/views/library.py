@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 
 from translations import access
@@ -25,6 +27,7 @@ from translations.reader_selectors import (
     reading_position,
 )
 from translations.selectors import may_watch_jobs
+from translations.views import fragments
 from translations.views.links import url_maker
 from translations.views.lookups import login_needed, readable_manga_or_404
 
@@ -42,21 +45,26 @@ def library(request) -> HttpResponse:
     state = params.get("state", "") if params.get("state") in LIBRARY_STATES else ""
     sort = params.get("sort", "") if params.get("sort") in LIBRARY_SORTS else "title"
     filtered = bool(query or source or target or state)
+    is_staff = access.is_staff_user(request.user)
+    version = None if query else fragments.library_version()  # read before what it stands for
     mangas = library_manga(request.user, query=query, source=source, target=target, state=state, sort=sort)
     page = Paginator(mangas, LIBRARY_PAGE_SIZE).get_page(params.get("page"))
+    choices = {"query": query, "source": source, "target": target, "state": state, "sort": sort, "filtered": filtered}
+
+    def grid() -> SafeString:
+        recent = [] if filtered else list(library_manga(request.user, sort="updated")[:6])
+        context = {"page": page, "recent": recent, "is_staff": is_staff, **choices}
+        return mark_safe(render_to_string("reader/_library_grid.html", context))  # noqa: S308 (our template's output)
+
+    # Free-text searches are not kept: their keys would have no end.
+    grid_key = (version, source, target, state, sort, page.number, is_staff)
     context = {
-        "page": page,
-        "query": query,
-        "source": source,
-        "target": target,
-        "state": state,
-        "sort": sort,
-        "filtered": filtered,
+        **choices,
+        "grid_html": grid() if query else fragments.cached("library-grid", grid_key, grid),
         "source_choices": [(lang.value, lang.label) for lang in SOURCE_LANGUAGES],
         "target_choices": target_language_choices(),
-        "recent": [] if filtered else list(library_manga(request.user, sort="updated")[:6]),
         "continue_reading": [] if filtered else continue_reading(request.user),
-        "is_staff": access.is_staff_user(request.user),
+        "is_staff": is_staff,
     }
     if context["is_staff"]:
         context["new_manga_form"] = NewMangaUploadForm(initial={"number": 1})
@@ -94,6 +102,13 @@ class ChapterItem:
     translate_url: str
     delete_url: str
     jobs: tuple[JobItem, ...]
+
+
+def chapter_table(manga: Manga, chapters: Page, *, is_staff: bool) -> SafeString:
+    """The chapter table of one page of chapters, with each language's latest job, and its pagination."""
+    rows = manga_chapters(manga, chapters=list(chapters.object_list))
+    context = {"items": chapter_items(manga, rows), "chapters_page": chapters, "is_staff": is_staff}
+    return mark_safe(render_to_string("reader/_chapters.html", context))  # noqa: S308 (our template's output)
 
 
 def chapter_items(manga: Manga, rows: list[ChapterRow]) -> list[ChapterItem]:
@@ -140,18 +155,20 @@ def manga_context(request, manga: Manga, *, upload_form: UploadForm | None = Non
     """The manga page's context; the upload view passes its bound form back with the errors."""
     is_staff = access.is_staff_user(request.user)
     chapters = Paginator(manga.chapters.order_by("number"), CHAPTERS_PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = manga_chapters(manga, chapters=list(chapters.object_list))
+    position = reading_position(request.user, manga)
     if is_staff and upload_form is None:
         last = manga.chapters.order_by("-number").values_list("number", flat=True).first()
         upload_form = UploadForm(initial={"number": int(last) + 1 if last is not None else 1})
     return {
         "manga": manga,
-        "rows": rows,
-        "chapters_page": chapters,
-        "first_chapter": rows[0].chapter if rows and chapters.number == 1 else None,
-        "items": chapter_items(manga, rows),
+        "chapters_html": fragments.cached(
+            "manga-chapters",
+            (*fragments.manga_key(manga), chapters.number, is_staff),
+            lambda: chapter_table(manga, chapters, is_staff=is_staff),
+        ),
+        "first_chapter": manga.chapters.order_by("number").first() if position is None else None,
         "live": may_watch_jobs(request.user),
-        "position": reading_position(request.user, manga),
+        "position": position,
         "is_staff": is_staff,
         "translate_form": TranslateForm.for_manga(manga) if is_staff else None,
         "upload_form": upload_form,

@@ -16,6 +16,7 @@ from translations.pipeline.languages import RIGHT_TO_LEFT
 from translations.reader_selectors import ReaderChapter, reader_chapter, reading_position
 from translations.selectors import may_watch_job
 from translations.services.reading import PositionRefused, position_save
+from translations.views import fragments
 from translations.views.links import url_maker
 from translations.views.lookups import login_needed, readable_chapter_or_404
 
@@ -27,8 +28,13 @@ def read_chapter(request, slug: str, chapter: str) -> HttpResponse:
     if (redirect := login_needed(request)) is not None:
         return redirect
     manga, chapter_obj = readable_chapter_or_404(request, slug, chapter)
-    language = request.GET.get("lang") or None
-    view = reader_chapter(manga, chapter_obj, language=language if language in Language.values else None)
+    language = request.GET.get("lang") if request.GET.get("lang") in Language.values else None
+    # The same for every reader of this manga version (fragments.py); the position and rights are not in it.
+    view = fragments.cached(
+        "reader-chapter",
+        (*fragments.manga_key(manga), chapter_obj.pk, language),
+        lambda: reader_chapter(manga, chapter_obj, language=language),
+    )
     position = reading_position(request.user, manga)
     data = _reader_data(request, view, position)
     context = {
