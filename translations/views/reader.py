@@ -6,7 +6,9 @@ import json
 
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -30,25 +32,32 @@ def read_chapter(request, slug: str, chapter: str) -> HttpResponse:
     manga, chapter_obj = readable_chapter_or_404(request, slug, chapter)
     language = request.GET.get("lang") if request.GET.get("lang") in Language.values else None
     # The same for every reader of this manga version (fragments.py); the position and rights are not in it.
-    view = fragments.cached(
-        "reader-chapter",
-        (*fragments.manga_key(manga), chapter_obj.pk, language),
-        lambda: reader_chapter(manga, chapter_obj, language=language),
+    key = (*fragments.manga_key(manga), chapter_obj.pk, language)
+    view, pages = fragments.cached("reader-chapter", key, lambda: _chapter_and_pages(manga, chapter_obj, language))
+    is_staff = access.is_staff_user(request.user)
+    pages_html = fragments.cached(
+        "reader-pages",
+        (*key, is_staff),
+        lambda: mark_safe(render_to_string("reader/_pages.html", {"pages": pages, "is_staff": is_staff})),  # noqa: S308
     )
     position = reading_position(request.user, manga)
-    data = _reader_data(request, view, position)
     context = {
         "view": view,
-        "pages": data["pages"],
+        "pages_html": pages_html,
         "manga": manga,
         "chapter": chapter_obj,
-        "is_staff": access.is_staff_user(request.user),
-        "reader_data": data,
+        "is_staff": is_staff,
+        "reader_data": _reader_data(request, view, pages, position),
     }
     return render(request, "reader/read.html", context)
 
 
-def _reader_data(request, view: ReaderChapter, position: ReadingPosition | None) -> dict:
+def _chapter_and_pages(manga, chapter, language: str | None) -> tuple[ReaderChapter, list[dict]]:
+    view = reader_chapter(manga, chapter, language=language)
+    return view, _pages(view)
+
+
+def _reader_data(request, view: ReaderChapter, pages: list[dict], position: ReadingPosition | None) -> dict:
     manga, chapter, job = view.manga, view.chapter, view.job
     default_direction = "rtl" if manga.source_language in RIGHT_TO_LEFT else "ltr"
     default_mode = "strip" if manga.source_language in STRIP_FIRST else "paged"
@@ -79,7 +88,7 @@ def _reader_data(request, view: ReaderChapter, position: ReadingPosition | None)
             "ws": f"/ws/jobs/{job.job_id}/",
             "retry_failed_url": reverse("job-retry-failed", args=[job.job_id]),
         },
-        "pages": _pages(view),
+        "pages": pages,
         "strings": {
             "translated": _("Translated"),
             "cleaning": _("Cleaned (cleaning mode)"),
