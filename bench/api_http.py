@@ -25,13 +25,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from http_load import run_load  # type: ignore[import-not-found]  # noqa: E402
+from scratch_database import fresh_postgres_database  # type: ignore[import-not-found]  # noqa: E402
 from shipped_gunicorn import gunicorn_command, gunicorn_env  # type: ignore[import-not-found]  # noqa: E402
 
 
@@ -56,18 +56,6 @@ def prepare_environment(data_dir: Path) -> dict[str, str]:
     )
     os.environ.update(env)
     return env
-
-
-def ensure_postgres_database(url: str) -> None:
-    import psycopg
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    admin = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as connection:
-        if connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            connection.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{name}"')
 
 
 def seed(manga_count: int, chapters: int, pages: int) -> dict:
@@ -203,7 +191,7 @@ def main() -> int:
         env = prepare_environment(data_dir)
         setup = "postgres+redis" if env.get("DATABASE_URL") else "embedded (sqlite)"
         if env.get("DATABASE_URL"):
-            ensure_postgres_database(env["DATABASE_URL"])
+            fresh_postgres_database(env["DATABASE_URL"])
         if env.get("REDIS_URL"):
             import redis
 

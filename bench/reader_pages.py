@@ -8,8 +8,8 @@ manga 200 chapters with two translations each, the chapter 30 translated pages o
     .venv/bin/python bench/reader_pages.py                                       # embedded: SQLite
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/mangasite_x .venv/bin/python bench/reader_pages.py
 
-The database named by DATABASE_URL is flushed first: give a scratch one. Prints one line per
-measurement and, with --json, writes them all to a file.
+The PostgreSQL database named by DATABASE_URL is dropped and created empty first: give a scratch
+one. Prints one line per measurement and, with --json, writes them all to a file.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from http_load import run_load  # type: ignore[import-not-found]  # noqa: E402
+from scratch_database import fresh_postgres_database  # type: ignore[import-not-found]  # noqa: E402
 from shipped_gunicorn import gunicorn_command, gunicorn_env  # type: ignore[import-not-found]  # noqa: E402
 
 DEMO = ROOT / "demo" / "wikipe-tan"
@@ -134,6 +135,8 @@ def main() -> int:
     }
     (scratch / "data").mkdir()
     os.environ.update(env)
+    if env.get("DATABASE_URL", "").startswith("postgres"):
+        fresh_postgres_database(env["DATABASE_URL"])
     import django
 
     django.setup()
@@ -141,8 +144,6 @@ def main() -> int:
     from django.db import connection
 
     call_command("migrate", verbosity=0)
-    if connection.vendor != "sqlite":
-        call_command("flush", interactive=False, verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)
     urls, cookie = fill_library(scratch / "data")
     connection.close()

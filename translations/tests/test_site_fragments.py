@@ -20,6 +20,7 @@ from translations.services.jobs import chapter_request_translation, job_cancel, 
 from translations.tests.job_helpers import ScriptedExecutor, make_chapter, make_staff, page_image
 from translations.tests.library import store_page
 from translations.tests.site_helpers import make_reader, translated_chapter
+from translations.views.fragments import requested_page
 
 pytestmark = pytest.mark.django_db
 DEMO = Path(__file__).resolve().parents[2] / "demo" / "wikipe-tan"
@@ -164,3 +165,21 @@ def test_with_the_cache_off_every_request_reads_the_database(settings, staff):
     staff.get("/manga/blue-sky/")
     Chapter.objects.filter(pk=chapter.pk).update(title="Changed behind the signals' back")
     assert "Changed behind the signals" in staff.get("/manga/blue-sky/").content.decode()
+
+
+@pytest.mark.parametrize(
+    ("given", "key"),
+    [(None, 1), ("", 1), ("2", 2), ("10000", 10_000), ("10001", 1), ("0", 1), ("-3", 1), ("x", 1), ("last", 1)],
+)
+def test_a_page_number_is_a_bounded_key(given, key):
+    assert requested_page(given) == key
+
+
+def test_the_chapter_table_pages_through_a_long_manga(staff):
+    chapter = make_chapter(1, slug="long")
+    Chapter.objects.bulk_create(Chapter(manga=chapter.manga, number=Decimal(n)) for n in range(2, 131))
+    Manga.bump_version(pk=chapter.manga_id)
+    second = staff.get("/manga/long/?page=2").content.decode()
+    assert 'data-chapter="101"' in second and 'data-chapter="100"' not in second
+    assert table(staff.get("/manga/long/?page=3").content.decode()) == table(second)  # past the end: the last
+    assert 'data-chapter="1"' in staff.get("/manga/long/?page=99999").content.decode()  # out of bounds: page 1

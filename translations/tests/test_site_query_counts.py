@@ -17,10 +17,11 @@ pytestmark = pytest.mark.django_db
 # Session + user, then the page's own reads (see reader_selectors.py). The first request computes the
 # cached parts (views/fragments.py); the second finds them and reads only what is per person.
 LIBRARY_QUERIES = 7  # library version, count, page of manga, recently updated, continue reading
-LIBRARY_QUERIES_CACHED = 5  # the page of manga and "recently updated" come from the cache
+LIBRARY_QUERIES_CACHED = 4  # the count, the page of manga and "recently updated" come from the cache
 MANGA_QUERIES = 12  # manga, chapter count, position, last number, first chapter, a page of chapters, their
 # page counts, latest jobs, and for staff their permissions (may they watch jobs)
-MANGA_QUERIES_CACHED = 9  # the chapters, their page counts and latest jobs come from the cache
+MANGA_QUERIES_CACHED = 7  # the chapter count, the chapters, their page counts, latest jobs and the first
+# chapter come from the cache
 READER_QUERIES = 10  # manga, chapter, latest jobs, results, pages, previous, next, position
 READER_QUERIES_CACHED = 5  # latest jobs, results, pages, previous and next come from the cache
 

@@ -50,6 +50,14 @@ def cached(name: str, parts: tuple, compute: Callable[[], T]) -> T:
     return value
 
 
+def requested_page(value: str | None) -> int:
+    """A paginated part's `?page=` as a key part: 1 to 10 000, else 1.
+
+    Bounded, so that made-up page numbers cannot fill the cache with copies of the last page.
+    """
+    return int(value) if value and value.isdigit() and 0 < int(value) <= 10_000 else 1
+
+
 def manga_key(manga: Manga) -> tuple:
     """A manga as a key part: `created_at` too, since SQLite can give a deleted manga's id to a new one."""
     return (manga.pk, manga.created_at, manga.version)

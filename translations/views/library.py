@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.core.paginator import Page, Paginator
+from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -47,17 +47,18 @@ def library(request) -> HttpResponse:
     filtered = bool(query or source or target or state)
     is_staff = access.is_staff_user(request.user)
     version = None if query else fragments.library_version()  # read before what it stands for
-    mangas = library_manga(request.user, query=query, source=source, target=target, state=state, sort=sort)
-    page = Paginator(mangas, LIBRARY_PAGE_SIZE).get_page(params.get("page"))
+    number = fragments.requested_page(params.get("page"))
     choices = {"query": query, "source": source, "target": target, "state": state, "sort": sort, "filtered": filtered}
 
     def grid() -> SafeString:
+        mangas = library_manga(request.user, query=query, source=source, target=target, state=state, sort=sort)
+        page = Paginator(mangas, LIBRARY_PAGE_SIZE).get_page(number)
         recent = [] if filtered else list(library_manga(request.user, sort="updated")[:6])
         context = {"page": page, "recent": recent, "is_staff": is_staff, **choices}
         return mark_safe(render_to_string("reader/_library_grid.html", context))  # noqa: S308 (our template's output)
 
     # Free-text searches are not kept: their keys would have no end.
-    grid_key = (version, source, target, state, sort, page.number, is_staff)
+    grid_key = (version, source, target, state, sort, number, is_staff)
     context = {
         **choices,
         "grid_html": grid() if query else fragments.cached("library-grid", grid_key, grid),
@@ -104,8 +105,9 @@ class ChapterItem:
     jobs: tuple[JobItem, ...]
 
 
-def chapter_table(manga: Manga, chapters: Page, *, is_staff: bool) -> SafeString:
+def chapter_table(manga: Manga, number: int, *, is_staff: bool) -> SafeString:
     """The chapter table of one page of chapters, with each language's latest job, and its pagination."""
+    chapters = Paginator(manga.chapters.order_by("number"), CHAPTERS_PAGE_SIZE).get_page(number)
     rows = manga_chapters(manga, chapters=list(chapters.object_list))
     context = {"items": chapter_items(manga, rows), "chapters_page": chapters, "is_staff": is_staff}
     return mark_safe(render_to_string("reader/_chapters.html", context))  # noqa: S308 (our template's output)
@@ -154,19 +156,20 @@ def chapter_items(manga: Manga, rows: list[ChapterRow]) -> list[ChapterItem]:
 def manga_context(request, manga: Manga, *, upload_form: UploadForm | None = None) -> dict:
     """The manga page's context; the upload view passes its bound form back with the errors."""
     is_staff = access.is_staff_user(request.user)
-    chapters = Paginator(manga.chapters.order_by("number"), CHAPTERS_PAGE_SIZE).get_page(request.GET.get("page"))
+    number = fragments.requested_page(request.GET.get("page"))
     position = reading_position(request.user, manga)
     if is_staff and upload_form is None:
         last = manga.chapters.order_by("-number").values_list("number", flat=True).first()
         upload_form = UploadForm(initial={"number": int(last) + 1 if last is not None else 1})
+    chapters_html, first_chapter = fragments.cached(
+        "manga-chapters",
+        (*fragments.manga_key(manga), number, is_staff),
+        lambda: (chapter_table(manga, number, is_staff=is_staff), manga.chapters.order_by("number").first()),
+    )
     return {
         "manga": manga,
-        "chapters_html": fragments.cached(
-            "manga-chapters",
-            (*fragments.manga_key(manga), chapters.number, is_staff),
-            lambda: chapter_table(manga, chapters, is_staff=is_staff),
-        ),
-        "first_chapter": manga.chapters.order_by("number").first() if position is None else None,
+        "chapters_html": chapters_html,
+        "first_chapter": first_chapter if position is None else None,
         "live": may_watch_jobs(request.user),
         "position": position,
         "is_staff": is_staff,
