@@ -38,6 +38,14 @@ class ErrorSerializer(serializers.Serializer):
 # --- Library ------------------------------------------------------------------------------------
 
 
+_DATETIME = serializers.DateTimeField()
+
+
+def when(value) -> str | None:
+    """A date and time as every DRF field of ours writes it (ISO 8601, `Z` for UTC), or None."""
+    return None if value is None else _DATETIME.to_representation(value)
+
+
 class MangaSerializer(serializers.ModelSerializer):
     chapter_count = serializers.IntegerField(read_only=True)
     cover_url = serializers.SerializerMethodField()
@@ -177,6 +185,36 @@ class JobSerializer(serializers.ModelSerializer):
             "events_url",
         ]
 
+    def to_representation(self, job: TranslationJob) -> dict[str, Any]:
+        # Written out rather than walked field by field: job lists are among the API's most requested
+        # answers, and DRF's generic walk cost more than the rest of the request. The fields above stay
+        # the schema; test_api_representations pins this equal to DRF's own walk.
+        return {
+            "id": job.pk,
+            "chapter": job.chapter_id,
+            "manga": job.chapter.manga_id,
+            "status": job.status,
+            "target_language": job.target_language,
+            "translator": job.translator,
+            "backend": job.backend,
+            "pages_total": job.pages_total,
+            "pages_succeeded": job.pages_succeeded,
+            "pages_failed": job.pages_failed,
+            "pages_no_text": job.pages_no_text,
+            "request_bytes_total": job.request_bytes_total,
+            "response_bytes_total": job.response_bytes_total,
+            "remote_elapsed_ms_total": job.remote_elapsed_ms_total,
+            "translate_elapsed_ms_total": job.translate_elapsed_ms_total,
+            "transport_ratio": job.transport_ratio,
+            "error": job.error,
+            "last_event_seq": job.last_event_seq,
+            "created_at": when(job.created_at),
+            "started_at": when(job.started_at),
+            "finished_at": when(job.finished_at),
+            "websocket_url": self.get_websocket_url(job),
+            "events_url": self.get_events_url(job),
+        }
+
     @extend_schema_field(OpenApiTypes.STR)
     def get_websocket_url(self, job: TranslationJob) -> str:
         request = self.context.get("request")
@@ -253,6 +291,29 @@ class PageResultSerializer(serializers.ModelSerializer):
             "image_url",
         ]
 
+    def to_representation(self, result: PageResult) -> dict[str, Any]:
+        # Written out, as JobSerializer's is: a job's detail lists every page (test_api_representations).
+        return {
+            "id": result.pk,
+            "page": result.page.index,
+            "page_id": result.page_id,
+            "status": result.status,
+            "attempts": result.attempts,
+            "failure_stage": result.failure_stage,
+            "error": result.error,
+            "flags": self.get_flags(result),
+            "fallback_used": result.fallback_used,
+            "timings": {str(stage): int(ms) for stage, ms in (result.timings or {}).items()},
+            "models_used": {str(role): str(name) for role, name in (result.models_used or {}).items()},
+            "request_bytes": result.request_bytes,
+            "response_bytes": result.response_bytes,
+            "remote_elapsed_ms": result.remote_elapsed_ms,
+            "translate_elapsed_ms": result.translate_elapsed_ms,
+            "started_at": when(result.started_at),
+            "finished_at": when(result.finished_at),
+            "image_url": self.get_image_url(result),
+        }
+
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_flags(self, result: PageResult) -> list[str]:
         return result_flags(result)
@@ -271,6 +332,9 @@ class PageReportSerializer(PageResultSerializer):
     class Meta(PageResultSerializer.Meta):
         fields = ["job", *PageResultSerializer.Meta.fields, "regions"]
 
+    def to_representation(self, result: PageResult) -> dict[str, Any]:
+        return {"job": result.job_id, **super().to_representation(result), "regions": self.get_regions(result)}
+
     @extend_schema_field(RegionSerializer(many=True))
     def get_regions(self, result: PageResult) -> list[dict[str, Any]]:
         return [region_view(region) for region in regions_from_json(result.regions)]
@@ -281,6 +345,13 @@ class JobDetailSerializer(JobSerializer):
 
     class Meta(JobSerializer.Meta):
         fields = [*JobSerializer.Meta.fields, "pages"]
+
+    def to_representation(self, job: TranslationJob) -> dict[str, Any]:
+        pages = PageResultSerializer(context=self.context)
+        return {
+            **super().to_representation(job),
+            "pages": [pages.to_representation(result) for result in job.page_results.all()],
+        }
 
 
 class RetryResultSerializer(serializers.Serializer):
