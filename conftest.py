@@ -11,6 +11,8 @@ from django_q.brokers import get_broker
 
 # The pipeline's own tests run in a separate, Django-free invocation (translations/pipeline/tests/pytest.ini).
 collect_ignore = ["translations/pipeline/tests"]
+# `stack_factory`: daphne and a qcluster as real processes, for the end-to-end tests of every app.
+pytest_plugins = ["translations.tests.live_stack"]
 
 
 def pytest_configure(config) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import requests
 
-from translations.tests.test_jobs_end_to_end import ROOT, Stack
+from translations.tests.live_stack import ROOT, Stack
 
 SITE = ROOT / "deploy" / "nginx" / "mangasite.conf"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"

@@ -26,7 +26,7 @@ from translations.models import Chapter, JobEvent, Manga
 from translations.services.jobs import chapter_request_translation, job_cancel
 from translations.tests.job_helpers import make_staff, page_image
 from translations.tests.library import store_page
-from translations.tests.test_jobs_end_to_end import session_of
+from translations.tests.live_stack import session_of
 from translations.tests.test_media import jpeg_bytes
 
 pytestmark = [

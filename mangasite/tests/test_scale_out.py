@@ -18,7 +18,7 @@ from translations.models import JobEvent, PageResult, TranslationJob
 from translations.services.jobs import chapter_request_translation
 from translations.testing.compute_server import ComputeStub
 from translations.tests.job_helpers import make_chapter
-from translations.tests.test_jobs_end_to_end import ROOT
+from translations.tests.live_stack import ROOT
 
 TOKEN = "scale-out token 0123456789"
 CHAPTERS, PAGES = 6, 3

@@ -19,7 +19,7 @@ from scraper.tests.browser import browser_page  # noqa: F401  (the fixture)
 from scraper.tests.helpers import make_source
 from translations.models import PageResult, TranslationJob
 from translations.tests.job_helpers import make_staff
-from translations.tests.test_jobs_end_to_end import models_missing, session_of, stack_factory  # noqa: F401
+from translations.tests.live_stack import models_missing, session_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -35,7 +35,7 @@ WORKER_ENV = {
 
 @pytest.mark.skipif(bool(models_missing()), reason=f"page models missing: {models_missing()} (make models)")
 def test_staff_search_pick_download_and_translate_a_chapter_in_the_browser(
-    stack_factory,  # noqa: F811
+    stack_factory,
     browser_page,  # noqa: F811
     tmp_path,
 ):

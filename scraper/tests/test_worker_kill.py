@@ -17,7 +17,6 @@ from scraper.services.sweeper import downloads_sweep
 from scraper.testing.madara_site import FixtureChapter, FixtureManga, MadaraSite, fixture_image
 from scraper.tests.helpers import chapter_choice, make_source
 from translations.models import Chapter
-from translations.tests.test_jobs_end_to_end import stack_factory  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -38,7 +37,7 @@ def wait_for(condition, timeout: float, message: str, stack) -> None:
     raise AssertionError(f"{message} within {timeout}s:\n{stack.logs()}")
 
 
-def test_a_killed_worker_resumes_without_refetching_stored_pages(stack_factory, broker):  # noqa: F811
+def test_a_killed_worker_resumes_without_refetching_stored_pages(stack_factory, broker):
     pages = [fixture_image(500 + n) for n in range(PAGES)]
     catalog = [FixtureManga("long", "Long Road", chapters=[FixtureChapter("Chapter 1", "chapter-1", pages)])]
     with MadaraSite(catalog) as site:

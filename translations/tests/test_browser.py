@@ -24,7 +24,7 @@ from PIL import Image
 from translations.models import PageResult, ReadingPosition, TranslationJob
 from translations.testing.compute_server import ComputeStub
 from translations.tests.job_helpers import make_chapter, make_staff
-from translations.tests.test_jobs_end_to_end import DEMO, ROOT, Stack, models_missing
+from translations.tests.live_stack import DEMO, ROOT, Stack, models_missing
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -22,15 +22,13 @@ from translations.services.execution import job_run
 from translations.services.jobs import chapter_request_translation
 from translations.services.sweeper import jobs_sweep
 from translations.testing.chat_server import ChatRequest, ChatServer
-from translations.tests import test_jobs_end_to_end as end_to_end
 from translations.tests.library import store_page
+from translations.tests.live_stack import wait_for
 
 DEMO = Path(settings.BASE_DIR) / "demo" / "wikipe-tan"
 DELAY = 0.5
 
 pytestmark = pytest.mark.django_db(transaction=True)
-stack_factory = end_to_end.stack_factory  # daphne and qcluster as real processes (a fixture)
-wait_for = end_to_end.wait_for
 
 
 def mirrored_png(path: Path) -> bytes:

@@ -17,7 +17,7 @@ from translations.models import JobEvent, PageResult, TranslationJob
 from translations.services.jobs import chapter_request_translation
 from translations.testing.compute_server import ComputeStub
 from translations.tests.job_helpers import make_chapter
-from translations.tests.test_jobs_end_to_end import TOKEN, stack_factory, wait_for  # noqa: F401  (a fixture)
+from translations.tests.live_stack import TOKEN, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -38,7 +38,7 @@ def group_alive(process) -> bool:
 
 
 @pytest.mark.parametrize("target", ["group", "main process"])
-def test_a_sigterm_stops_the_cluster_within_a_page_and_the_job_still_succeeds(stack_factory, target):  # noqa: F811
+def test_a_sigterm_stops_the_cluster_within_a_page_and_the_job_still_succeeds(stack_factory, target):
     pages = 4
     with ComputeStub(token=TOKEN, default=f"slow:{PAGE_SECONDS}") as stub:
         chapter = make_chapter(pages)

@@ -20,8 +20,7 @@ from websockets.sync.client import connect as ws_connect
 from translations import storage
 from translations.models import TranslationJob
 from translations.tests.job_helpers import make_staff
-from translations.tests.test_jobs_end_to_end import DEMO, ROOT, models_missing, read_until_finished
-from translations.tests.test_jobs_end_to_end import stack_factory as stack_factory
+from translations.tests.live_stack import DEMO, ROOT, models_missing, read_until_finished
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

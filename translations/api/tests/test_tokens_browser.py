@@ -6,10 +6,10 @@ import pytest
 import requests
 
 from translations.models import ApiToken
+from translations.tests.live_stack import Stack
 from translations.tests.test_browser import Tab, sign_in
 from translations.tests.test_browser import browser as browser
 from translations.tests.test_browser import static_root as static_root
-from translations.tests.test_jobs_end_to_end import Stack
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
