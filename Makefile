@@ -25,10 +25,13 @@ system-deps:
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
 	fi
 
-# Model weights for the page pipeline (docs/models.md); verified by sha256, fetched once. The INT8
-# copies (`manage.py models quantize`) are opt-in: they change OCR on some pages (docs/lettering.md).
+# Model weights for the page pipeline (docs/models.md); verified by sha256, fetched once. The balloon
+# segmenter's INT8 copy is made from the pinned weights (idempotent; without it the fp32 file runs); the
+# line detector's copy stays opt-in (`manage.py models quantize ppocr-v6-det-small`): it changes OCR on
+# some pages (docs/lettering.md, "Speed and memory").
 models: $(STAMP)
 	$(PY) manage.py models fetch
+	$(PY) manage.py models quantize manga-bubble-seg
 
 install: $(STAMP) system-deps models
 

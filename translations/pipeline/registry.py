@@ -258,6 +258,9 @@ def model_path(name: str, model_dir: Path | str, *, int8: bool = False) -> Path:
 def onnx_session(path: Path | str):
     """One InferenceSession per model file per process, created on first use (never at import).
 
+    Threads: `MANGA_ONNX_THREADS` intra-op threads that do not spin while idle (the baseline settings spin, as
+    before issue 13).
+
     Memory: every session of the process allocates from one CPU arena (`_shared_arena`), with no memory
     pattern. The arena keeps the largest run's working memory (the balloon model's, about 0.35 GiB) and reuses it
     for every model and shape, so no run pays for fresh pages; a pattern would plan a second block per shape, and
@@ -275,6 +278,9 @@ def onnx_session(path: Path | str):
     else:
         _shared_arena()
         options.add_session_config_entry("session.use_env_allocators", "1")
+        # Idle pool threads sleep instead of spinning: a page runs dozens of short sessions (recognition batches)
+        # between Python stages, and spinning threads burn a core there, against the Python stage on 2 cores.
+        options.add_session_config_entry(SPINNING_ENTRY, "0")
     wanted = ["CUDAExecutionProvider", "CPUExecutionProvider"] if _cuda_driver_present() else ["CPUExecutionProvider"]
     providers = [p for p in wanted if p in ort.get_available_providers()]
     session = ort.InferenceSession(str(path), sess_options=options, providers=providers)
@@ -295,6 +301,7 @@ def _shared_arena() -> None:
     ort.create_and_register_allocator(info, ort.OrtArenaCfg(0, 0, -1, -1))
 
 
+SPINNING_ENTRY = "session.intra_op.allow_spinning"
 _OPENED: dict[str, list[str]] = {}  # file name → providers, for every session this process has opened
 
 

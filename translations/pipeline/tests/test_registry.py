@@ -180,3 +180,47 @@ def test_onnx_threads_come_from_the_environment(monkeypatch):
         registry.onnx_threads()
     monkeypatch.delenv("MANGA_ONNX_THREADS")
     assert registry.onnx_threads() >= 1
+
+
+def identity_model(path: Path) -> Path:
+    """A one-node ONNX graph (y = x), enough to open a session."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])
+    graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "identity", [x], [y])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8), str(path))
+    return path
+
+
+@pytest.mark.parametrize(("settings", "spinning"), [("current", "0"), ("baseline", None)])
+def test_idle_session_threads_sleep_with_the_current_settings(tmp_path, monkeypatch, settings, spinning):
+    monkeypatch.setenv(registry.SETTINGS_ENV, settings)
+    options = registry.onnx_session(identity_model(tmp_path / f"{settings}.onnx")).get_session_options()
+    try:
+        entry = options.get_session_config_entry(registry.SPINNING_ENTRY)
+    except RuntimeError:  # not set: onnxruntime's default (spinning), as the baseline had before issue 13
+        entry = None
+    assert entry == spinning
+
+
+def int8_spec(source: bytes) -> ModelSpec:
+    return wheel_spec(name="manga-bubble-seg", filename="bubble.onnx", sha256=sha(source), size=len(source))
+
+
+def test_an_int8_copy_is_used_only_with_a_record_of_the_pinned_source_and_settings(tmp_path):
+    from translations.pipeline import quantize
+
+    spec = int8_spec(PAYLOAD)
+    (tmp_path / "bubble.onnx").write_bytes(PAYLOAD)
+    assert quantize.usable_int8(spec, tmp_path) is None  # no copy yet: the fp32 file runs
+    (tmp_path / "bubble.int8.onnx").write_bytes(b"int8")
+    assert quantize.usable_int8(spec, tmp_path) is None  # a copy without its record is half made
+    record = {"source": "bubble.onnx", "source_sha256": spec.sha256, "quantization": quantize.QUANTIZATION}
+    quantize.record_path(spec, tmp_path).write_text(json.dumps(record), encoding="utf-8")
+    assert quantize.usable_int8(spec, tmp_path) == tmp_path / "bubble.int8.onnx"
+    assert quantize.usable_int8(int8_spec(b"re-pinned weights"), tmp_path) is None  # made from other weights
+    stale = {**record, "quantization": {**quantize.QUANTIZATION, "version": 0}}
+    quantize.record_path(spec, tmp_path).write_text(json.dumps(stale), encoding="utf-8")
+    assert quantize.usable_int8(spec, tmp_path) is None  # made with other settings
