@@ -70,9 +70,10 @@ def group_lines(
     for cluster in _clusters(free, settings.join_gap):
         groups.append((cluster, None))
 
+    paper = _Paper(image, settings.paper_level) if image is not None else None
     drafts = []
     for members, balloon in groups:
-        flags = _flags(members, balloon, thickness, settings, image)
+        flags = _flags(members, balloon, thickness, settings, paper)
         if flags is None:
             continue
         vertical = sum(line.vertical for line in members) * 2 >= len(members)
@@ -166,7 +167,7 @@ def _flags(
     balloon: Balloon | None,
     thickness: float,
     settings: GroupingSettings,
-    image: np.ndarray | None = None,
+    paper: _Paper | None = None,
 ) -> frozenset[Flag] | None:
     """The block's flags, or None when it is no region at all (page numbers, stray fragments).
 
@@ -184,7 +185,7 @@ def _flags(
         stylised = (size >= settings.sfx_size * thickness and chars <= settings.sfx_max_chars) or (
             size >= 1.3 * thickness and confidence < settings.low_confidence  # larger than lettering, unreadable
         )
-        if stylised and not _on_paper(members, image, settings):
+        if stylised and not _on_paper(members, paper, settings):
             flags.add(Flag.SFX)
         elif chars <= settings.min_chars_free and confidence < settings.low_confidence:
             return None
@@ -193,30 +194,55 @@ def _flags(
     return frozenset(flags)
 
 
-def _on_paper(members: list[TextLine], image: np.ndarray | None, settings: GroupingSettings) -> bool:
+class _Paper:
+    """A page's light pixels and their 4-connected regions, each computed once per page when first needed (every
+    free block that looks like SFX asks; the page-sized passes used to be repeated for each)."""
+
+    def __init__(self, image: np.ndarray, level: int) -> None:
+        self.shape = image.shape[:2]
+        self._image, self._level = image, level
+        self._light: np.ndarray | None = None
+        self._regions: tuple[np.ndarray, np.ndarray] | None = None
+
+    @property
+    def light(self) -> np.ndarray:
+        if self._light is None:
+            self._light = self._image.min(axis=2) >= self._level
+        return self._light
+
+    @property
+    def regions(self) -> tuple[np.ndarray, np.ndarray]:
+        """(labels, stats) of cv2.connectedComponentsWithStats over the light pixels."""
+        if self._regions is None:
+            _, labels, stats, _ = cv2.connectedComponentsWithStats(self.light.astype(np.uint8), connectivity=4)
+            self._regions = labels, stats
+        return self._regions
+
+
+def _on_paper(members: list[TextLine], paper: _Paper | None, settings: GroupingSettings) -> bool:
     """True when the lines stand on a small enclosed patch of light paper: a balloon without a mask.
 
     The light pixels around the lines must be nearly all of their ring, and the light region they belong to must
     be closed (not reaching the page's edge) and balloon-sized; an SFX drawn on a blank panel is not.
     """
-    if image is None:
+    if paper is None:
         return False
     box = members[0].box
     for line in members[1:]:
         box = box.union(line.box)
     pad = max(3, round(settings.paper_ring * max(_thickness(line) for line in members)))
-    height, width = image.shape[:2]
+    height, width = paper.shape
     x0, y0 = max(box.x - pad, 0), max(box.y - pad, 0)
     x1, y1 = min(box.right + pad, width), min(box.bottom + pad, height)
-    light = image.min(axis=2) >= settings.paper_level
-    ring = np.zeros(light.shape, bool)
-    ring[y0:y1, x0:x1] = True
-    ring[box.y : box.bottom, box.x : box.right] = False
+    # The ring in the padded crop's coordinates (the box less its inside); the box starts inside the crop.
+    ring = np.ones((max(y1 - y0, 0), max(x1 - x0, 0)), bool)
+    ring[max(box.y - y0, 0) : max(box.bottom - y0, 0), max(box.x - x0, 0) : max(box.right - x0, 0)] = False
+    light = paper.light[y0:y1, x0:x1]
     if not ring.any() or float(light[ring].mean()) < settings.paper_share:
         return False
-    _, labels, stats, _ = cv2.connectedComponentsWithStats(light.astype(np.uint8), connectivity=4)
-    paper = int(np.bincount(labels[ring & light]).argmax())
-    x, y, w, h, area = stats[paper]
+    labels, stats = paper.regions
+    region = int(np.bincount(labels[y0:y1, x0:x1][ring & light]).argmax())
+    x, y, w, h, area = stats[region]
     closed = x > 0 and y > 0 and x + w < width and y + h < height
     return bool(closed and area <= settings.paper_max_share * height * width)
 
