@@ -28,6 +28,7 @@ manage check --deploy --fail-level ERROR
 manage migrate --noinput
 manage collectstatic --noinput -v0
 manage models fetch
+manage models quantize manga-bubble-seg  # the INT8 copy (docs/models.md); made once, kept
 
 # Workers finish their page (TimeoutStopSec=300s) and the sweeper re-queues anything cut short.
 sudo systemctl restart "${UNITS[@]}"

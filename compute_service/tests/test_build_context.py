@@ -24,6 +24,7 @@ NEEDED = [
     "compute_service/contract.py",
     "requirements.lock",
     "deploy/cloudrun/requirements-gpu.txt",
+    "demo/wikipe-tan/01.jpg",  # the INT8 calibration pages
 ]
 REFUSED = [
     ".venv/bin/python",
