@@ -7,7 +7,13 @@ import time
 import requests
 
 from compute_service import contract
-from compute_service.tests.serving import Service, manga_page, page_request
+from compute_service.tests.serving import MODEL_DIR, Service, manga_page, page_request
+from translations.pipeline import registry
+
+
+def balloon_file() -> str:
+    """The balloon weights the service opens: the INT8 copy where `make install` made one (on a CPU), else fp32."""
+    return registry.model_path("manga-bubble-seg", MODEL_DIR, int8=True).name
 
 
 def test_healthz_goes_from_warming_up_to_ok_and_the_waiting_request_is_a_cold_start(models_present):
@@ -23,7 +29,7 @@ def test_healthz_goes_from_warming_up_to_ok_and_the_waiting_request_is_a_cold_st
         health = requests.get(running.url + contract.HEALTH_PATH, timeout=5).json()
         assert health["status"] == "ok"
         assert health["providers"] == ["CPUExecutionProvider"]
-        assert set(health["models"]) == {"PP-OCRv6_det_small.onnx", "PP-OCRv6_rec_small.onnx", "bubble.onnx"}
+        assert set(health["models"]) == {"PP-OCRv6_det_small.onnx", "PP-OCRv6_rec_small.onnx", balloon_file()}
         warm = running.post_page(page_request(manga_page(), translator="none"))
         assert warm.headers["x-cold-start"] == "false"
     finally:
