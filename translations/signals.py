@@ -13,6 +13,8 @@ after the transaction commits, so a rolled-back delete keeps them.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import Any
 
 from django.db import transaction
 from django.db.models import F
@@ -40,9 +42,7 @@ def delete_page_result_files(sender, instance: PageResult, **kwargs) -> None:
 @receiver(post_save, sender=Chapter, dispatch_uid="chapter-updates-manga")
 def chapter_updates_manga(sender, instance: Chapter, created: bool, **kwargs) -> None:
     if created:
-        Manga.objects.filter(pk=instance.manga_id).update(updated_at=timezone.now(), version=F("version") + 1)
-    else:
-        Manga.bump_version(pk=instance.manga_id)
+        Manga.objects.filter(pk=instance.manga_id).update(updated_at=timezone.now())
 
 
 @receiver(post_save, sender=JobEvent, dispatch_uid="job-event-updates-manga")
@@ -56,30 +56,23 @@ def job_event_updates_manga(sender, instance: JobEvent, created: bool, **kwargs)
     Manga.objects.filter(chapters__jobs=instance.job_id).update(**changes)
 
 
-@receiver(post_save, sender=Manga, dispatch_uid="manga-version")
-def manga_version(sender, instance: Manga, **kwargs) -> None:
-    Manga.bump_version(pk=instance.pk)
+# How a saved or deleted row names its manga, for `Manga.bump_version`.
+MANGA_OF: dict[type, Callable[[Any], dict[str, int]]] = {
+    Manga: lambda manga: {"pk": manga.pk},
+    Chapter: lambda chapter: {"pk": chapter.manga_id},
+    Page: lambda page: {"chapters": page.chapter_id},
+    TranslationJob: lambda job: {"chapters": job.chapter_id},
+    PageResult: lambda result: {"chapters__jobs": result.job_id},
+}
 
 
-@receiver(post_delete, sender=Chapter, dispatch_uid="chapter-deleted-version")
-@receiver(post_save, sender=Page, dispatch_uid="page-version")
-@receiver(post_delete, sender=Page, dispatch_uid="page-deleted-version")
-def chapter_content_version(sender, instance: Chapter | Page, **kwargs) -> None:
-    if isinstance(instance, Chapter):
-        Manga.bump_version(pk=instance.manga_id)
-    else:
-        Manga.bump_version(chapters=instance.chapter_id)
+def content_changed(sender, instance, **kwargs) -> None:
+    Manga.bump_version(**MANGA_OF[sender](instance))
 
 
-@receiver(post_save, sender=TranslationJob, dispatch_uid="job-version")
-@receiver(post_delete, sender=TranslationJob, dispatch_uid="job-deleted-version")
-@receiver(post_save, sender=PageResult, dispatch_uid="page-result-version")
-@receiver(post_delete, sender=PageResult, dispatch_uid="page-result-deleted-version")
-def job_content_version(sender, instance: TranslationJob | PageResult, **kwargs) -> None:
-    if isinstance(instance, TranslationJob):
-        Manga.bump_version(chapters=instance.chapter_id)
-    else:
-        Manga.bump_version(chapters__jobs=instance.job_id)
+for model in MANGA_OF:
+    post_save.connect(content_changed, sender=model, dispatch_uid=f"version-on-save-{model.__name__}")
+    post_delete.connect(content_changed, sender=model, dispatch_uid=f"version-on-delete-{model.__name__}")
 
 
 def _delete_after_commit(paths: list[str]) -> None:
