@@ -31,15 +31,12 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(f"model {spec.name}: {'fetched' if wrote else 'present'} and verified (sha256 {spec.sha256[:12]}…)")  # type: ignore[index]
     for name in args.int8:
-        if quantize.usable_int8(specs[name], model_dir) is not None:
-            print(f"model {name}: INT8 copy present")
-            continue
         try:
-            written = quantize.quantize(specs[name], model_dir)
+            written = quantize.ensure_int8(specs[name], model_dir)
         except (quantize.QuantizeRefused, registry.ModelMissing) as exc:
             print(f"model {name}: no INT8 copy: {exc}", file=sys.stderr)
             return 1
-        print(f"model {name}: INT8 copy written ({written.name})")
+        print(f"model {name}: INT8 copy written ({written.name})" if written else f"model {name}: INT8 copy present")
     return 0
 
 

@@ -91,6 +91,13 @@ def calibration_pages(directory: Path = CALIBRATION_DIR) -> list[np.ndarray]:
     return pages
 
 
+def ensure_int8(spec: ModelSpec, model_dir: Path) -> Path | None:
+    """Make the INT8 copy of `spec` unless a usable one is there; the path written, or None when none was needed."""
+    if usable_int8(spec, model_dir) is not None:
+        return None
+    return quantize(spec, model_dir)
+
+
 def quantize(spec: ModelSpec, model_dir: Path, pages: list[np.ndarray] | None = None) -> Path:
     """Write the INT8 copy of `spec` (and its record) into `model_dir`; returns the copy's path."""
     import onnxruntime as ort

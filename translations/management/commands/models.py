@@ -41,15 +41,13 @@ class Command(BaseCommand):
                 self.stdout.write(f"{spec.name}\t{size}\t{kind}\t{state}\t{spec.source.describe()}")
         elif action == "quantize":
             for name in names or list(quantize.QUANTIZED):
-                spec = specs[name]
-                if quantize.usable_int8(spec, directory) is not None:
-                    self.stdout.write(f"{name}: INT8 copy already present")
-                    continue
                 try:
-                    written = quantize.quantize(spec, directory)
+                    written = quantize.ensure_int8(specs[name], directory)
                 except (quantize.QuantizeRefused, registry.ModelMissing) as exc:
                     raise CommandError(str(exc)) from exc
-                self.stdout.write(f"{name}: INT8 copy written ({written})")
+                self.stdout.write(
+                    f"{name}: INT8 copy written ({written})" if written else f"{name}: INT8 copy already present"
+                )
         elif action == "fetch":
             for spec in chosen:
                 try:
