@@ -30,7 +30,8 @@ def read_chapter(request, slug: str, chapter: str) -> HttpResponse:
     if (redirect := login_needed(request)) is not None:
         return redirect
     manga, chapter_obj = readable_chapter_or_404(request, slug, chapter)
-    language = request.GET.get("lang") if request.GET.get("lang") in Language.values else None
+    asked = request.GET.get("lang")
+    language = asked if asked in Language.values else None
     # The same for every reader of this manga version (fragments.py); the position and rights are not in it.
     key = (*fragments.manga_key(manga), chapter_obj.pk, language)
     view, pages = fragments.cached("reader-chapter", key, lambda: _chapter_and_pages(manga, chapter_obj, language))
